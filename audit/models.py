@@ -1,0 +1,44 @@
+import uuid
+
+from django.db import models
+
+
+class AuditEvent(models.Model):
+    """One entry of the append-only, hash-chained audit trail.
+
+    `sequence` is allocated under a lock by `audit.services.record_event`, so it is
+    gapless and in commit order. The database rejects UPDATE, DELETE and TRUNCATE on
+    this table (see `audit.db_guard`). Payloads never hold plain personal data:
+    subjects appear only by their pseudonym.
+    """
+
+    sequence = models.PositiveBigIntegerField(primary_key=True)
+    event_id = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
+    occurred_at = models.DateTimeField()
+    actor = models.CharField(max_length=100)
+    action = models.CharField(max_length=64)
+    subject = models.CharField(max_length=64, blank=True, default="")
+    recipient = models.CharField(max_length=32, blank=True, default="")
+    purpose = models.CharField(max_length=100, blank=True, default="")
+    consent_id = models.UUIDField(null=True, blank=True)
+    payload = models.JSONField(default=dict)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["sequence"]
+        indexes = [
+            models.Index(fields=["action", "occurred_at"], name="audit_action_time"),
+            models.Index(fields=["occurred_at"], name="audit_time"),
+            models.Index(fields=["subject", "sequence"], name="audit_subject"),
+            models.Index(fields=["recipient", "sequence"], name="audit_recipient"),
+            models.Index(fields=["consent_id", "sequence"], name="audit_consent"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(sequence__gte=1), name="audit_sequence_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.sequence} {self.action} by {self.actor}"

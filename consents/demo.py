@@ -1,0 +1,192 @@
+"""Demo data for `make run`: people with portal logins, organizations, consents.
+
+Idempotent: running it again creates only what is missing.
+"""
+
+import json
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from audit.actors import Actor
+from consents import selectors, services
+from consents.models import Consent, DataSubject, Organization, SubjectReference
+
+DEMO_PASSWORD = "consent-demo-2026"
+STAFF = Actor("staff", "seed_demo")
+
+ORGANIZATIONS = [
+    ("moneylog", "머니로그 (MyData app)"),
+    ("hanul-shop", "하늘쇼핑 (online shop)"),
+    ("hanbit-bank", "한빛은행 (bank)"),
+    ("byeol-card", "별카드 (card company)"),
+    ("dasom-insurance", "다솜생명 (insurer)"),
+]
+
+PEOPLE = [
+    ("minji", "minji@example.kr", "김민지", "010-1234-5678"),
+    ("jihoon", "jihoon@example.kr", "이지훈", "010-2345-6789"),
+    ("sora", "sora@example.kr", "박소라", "010-3456-7890"),
+]
+
+CONSENTS = [
+    # person, recipient, purpose, scopes, holders, days, then revoked?
+    (
+        "minji",
+        "moneylog",
+        "spending-analysis",
+        ["bank.deposit", "card.approvals", "card.bills"],
+        ["hanbit-bank", "byeol-card"],
+        365,
+        False,
+    ),
+    (
+        "minji",
+        "hanul-shop",
+        "marketing.personalised-offers",
+        ["card.approvals"],
+        ["byeol-card"],
+        20,
+        False,
+    ),
+    (
+        "minji",
+        "dasom-insurance",
+        "insurance-comparison",
+        ["insurance.contracts", "insurance.health"],
+        [],
+        180,
+        False,
+    ),
+    (
+        "jihoon",
+        "moneylog",
+        "spending-analysis",
+        ["bank.deposit.transactions"],
+        ["hanbit-bank"],
+        365,
+        True,
+    ),
+    (
+        "jihoon",
+        "moneylog",
+        "credit-scoring",
+        ["bank.loan", "credit.score"],
+        ["hanbit-bank"],
+        90,
+        False,
+    ),
+    (
+        "sora",
+        "moneylog",
+        "order-history-import",
+        ["commerce.orders", "commerce.payments"],
+        ["hanul-shop"],
+        365,
+        False,
+    ),
+]
+
+
+@dataclass
+class DemoResult:
+    logins: list[dict[str, str]] = field(default_factory=list)
+    clients: dict[str, dict[str, str]] = field(default_factory=dict)
+    consents_created: int = 0
+
+
+def _credentials_file() -> Path:
+    return Path(settings.VAR_DIR) / "demo-clients.json"
+
+
+def _organizations(result: DemoResult) -> dict[str, Organization]:
+    path = _credentials_file()
+    known = json.loads(path.read_text()) if path.exists() else {}
+    for code, name in ORGANIZATIONS:
+        if not Organization.objects.filter(code=code).exists():
+            issued = services.register_organization(code=code, name=name, actor=STAFF)
+            known[code] = {
+                "client_id": issued.client_id,
+                "client_secret": issued.client_secret,
+            }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(known, indent=2))
+    result.clients = known
+    return {
+        org.code: org
+        for org in Organization.objects.filter(code__in=dict(ORGANIZATIONS))
+    }
+
+
+def _person(username: str, identifier: str, name: str, phone: str) -> DataSubject:
+    user_model = get_user_model()
+    user, created = user_model.objects.get_or_create(username=username)
+    if created:
+        user.set_password(DEMO_PASSWORD)
+        user.save()
+    subject = selectors.subject_by_identifier(identifier)
+    if subject is None:
+        subject = services.register_subject(
+            identifier=identifier, name=name, contact=phone, user=user, actor=STAFF
+        )
+    return subject
+
+
+def _reference(organization: Organization, subject: DataSubject, username: str) -> None:
+    if not SubjectReference.objects.filter(
+        organization=organization, subject=subject
+    ).exists():
+        services.link_subject_reference(
+            organization=organization,
+            subject=subject,
+            reference=f"{organization.code}-{username}",
+            actor=STAFF,
+        )
+
+
+def seed_demo() -> DemoResult:
+    """Create the demo world once; later runs only fill gaps."""
+    result = DemoResult()
+    with transaction.atomic():
+        organizations = _organizations(result)
+        people = {}
+        for username, identifier, name, phone in PEOPLE:
+            people[username] = _person(username, identifier, name, phone)
+            result.logins.append({"username": username, "password": DEMO_PASSWORD})
+        for username, recipient, purpose, scopes, holders, days, revoked in CONSENTS:
+            subject = people[username]
+            for code in [recipient, *holders]:
+                _reference(organizations[code], subject, username)
+            if Consent.objects.filter(
+                subject=subject, recipient__code=recipient, purpose__code=purpose
+            ).exists():
+                continue
+            consent = services.grant_consent(
+                subject=subject,
+                recipient=organizations[recipient],
+                purpose_code=purpose,
+                scope_codes=scopes,
+                holder_codes=holders,
+                expires_at=timezone.now() + timedelta(days=days),
+                actor=Actor("subject", subject.pseudonym),
+                collection_method=Consent.CollectionMethod.PORTAL,
+            )
+            result.consents_created += 1
+            if revoked:
+                services.revoke_consent(
+                    consent_id=consent.id,
+                    actor=Actor("subject", subject.pseudonym),
+                    reason="no longer using the app",
+                )
+        admin_model = get_user_model()
+        if not admin_model.objects.filter(username="officer").exists():
+            admin_model.objects.create_superuser("officer", password=DEMO_PASSWORD)
+        result.logins.append(
+            {"username": "officer", "password": DEMO_PASSWORD, "role": "staff"}
+        )
+    return result

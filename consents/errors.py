@@ -1,0 +1,46 @@
+"""Domain errors: each carries a stable machine-readable code for the API layer."""
+
+
+class ConsentError(Exception):
+    code = "consent_error"
+
+    def __init__(self, message: str, *, fields: dict[str, list[str]] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+class ConsentImmutableError(ConsentError):
+    code = "consent_immutable"
+
+
+class InvalidTransitionError(ConsentError):
+    code = "invalid_transition"
+
+
+class ConsentNotActiveError(ConsentError):
+    """A transfer or action needs an active consent, and this one is not."""
+
+    code = "consent_not_active"
+
+    def __init__(self, message: str, *, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+class ValidationError(ConsentError):
+    code = "invalid"
+
+
+class NotFoundError(ConsentError):
+    """The object does not exist for this caller (never says whether it exists)."""
+
+    code = "not_found"
+
+
+class PurposeVersionFrozenError(ConsentError):
+    code = "purpose_version_frozen"
+
+
+class SubjectErasedError(ConsentError):
+    code = "subject_erased"

@@ -1,0 +1,25 @@
+import json
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from consents.demo import seed_demo
+
+
+class Command(BaseCommand):
+    help = "Create demo people, organizations and consents (idempotent)."
+
+    def handle(self, *args, **options):
+        call_command("load_catalog", stdout=self.stderr)
+        result = seed_demo()
+        self.stdout.write(
+            json.dumps(
+                {
+                    "logins": result.logins,
+                    "clients": result.clients,
+                    "consents_created": result.consents_created,
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )

@@ -1,0 +1,79 @@
+"""Registering organizations, their OAuth clients, and suspending them."""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from oauth2_provider.generators import generate_client_secret
+from oauth2_provider.models import get_application_model
+
+from audit.actors import Actor
+from audit.services import record_event
+from consents.errors import NotFoundError, ValidationError
+from consents.models import Organization, OrganizationClient
+
+
+@dataclass(frozen=True)
+class IssuedClient:
+    """Client credentials; the secret is shown once and stored only as a hash."""
+
+    organization: Organization
+    client_id: str
+    client_secret: str
+
+
+def register_organization(*, code: str, name: str, actor: Actor) -> IssuedClient:
+    """Create an organization with a confidential client-credentials OAuth client."""
+    organization = Organization(code=code.strip().lower(), name=name.strip())
+    try:
+        organization.full_clean()
+    except Exception as exc:  # django.core.exceptions.ValidationError
+        fields = getattr(exc, "message_dict", {"code": [str(exc)]})
+        raise ValidationError("invalid organization", fields=fields) from exc
+    secret = generate_client_secret()
+    application_model = get_application_model()
+    with transaction.atomic():
+        organization.save(force_insert=True)
+        application = application_model.objects.create(
+            name=f"{organization.code} API client",
+            client_type=application_model.CLIENT_CONFIDENTIAL,
+            authorization_grant_type=application_model.GRANT_CLIENT_CREDENTIALS,
+            client_secret=secret,
+        )
+        OrganizationClient.objects.create(
+            organization=organization, application=application
+        )
+        record_event(
+            action="organization.registered",
+            actor=actor,
+            payload={
+                "organization": organization.code,
+                "client_id": application.client_id,
+            },
+        )
+    return IssuedClient(organization, application.client_id, secret)
+
+
+def set_organization_status(
+    *, code: str, status: str, actor: Actor, reason: str = ""
+) -> Organization:
+    """Suspend or reactivate an organization; a suspended one's checks all deny."""
+    if status not in Organization.Status.values:
+        raise ValidationError("bad status", fields={"status": ["active or suspended"]})
+    with transaction.atomic():
+        organization = (
+            Organization.objects.select_for_update().filter(code=code).first()
+        )
+        if organization is None:
+            raise NotFoundError("organization not found")
+        if organization.status == status:
+            return organization
+        organization.status = status
+        organization.save(update_fields=["status"])
+        record_event(
+            action="organization.suspended"
+            if status == Organization.Status.SUSPENDED
+            else "organization.reactivated",
+            actor=actor,
+            payload={"organization": code, "reason": reason[:500]},
+        )
+    return organization

@@ -1,0 +1,130 @@
+"""Registering, linking and erasing data subjects."""
+
+from uuid import UUID, uuid4
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from audit.actors import Actor
+from audit.services import record_event
+from consents import pii
+from consents.errors import NotFoundError, SubjectErasedError, ValidationError
+from consents.models import Consent, DataSubject, Organization, SubjectReference
+from consents.services.lifecycle import _apply_transition
+
+
+def register_subject(
+    *,
+    identifier: str,
+    actor: Actor,
+    name: str = "",
+    contact: str = "",
+    user: AbstractBaseUser | None = None,
+) -> DataSubject:
+    """Create a subject whose personal fields are sealed under their own data key."""
+    if not pii.normalize_identifier(identifier):
+        raise ValidationError("empty identifier", fields={"identifier": ["required"]})
+    subject_id = uuid4()
+    data_key, wrapped = pii.new_data_key(subject_id)
+    subject = DataSubject(
+        id=subject_id,
+        user=user,
+        identifier_hash=pii.identifier_lookup_hash(identifier),
+        identifier_enc=pii.seal(
+            data_key, subject_id, "identifier", pii.normalize_identifier(identifier)
+        ),
+        name_enc=pii.seal(data_key, subject_id, "name", name) if name else None,
+        contact_enc=pii.seal(data_key, subject_id, "contact", contact)
+        if contact
+        else None,
+        data_key_id=wrapped.key_id,
+        wrapped_key=wrapped.wrapped,
+    )
+    try:
+        with transaction.atomic():
+            subject.save(force_insert=True)
+            record_event(
+                action="subject.registered", actor=actor, subject=subject.pseudonym
+            )
+    except IntegrityError as exc:
+        raise ValidationError(
+            "a subject with this identifier exists",
+            fields={"identifier": ["already registered"]},
+        ) from exc
+    return subject
+
+
+def link_subject_reference(
+    *, organization: Organization, subject: DataSubject, reference: str, actor: Actor
+) -> SubjectReference:
+    """Give an organization its own pairwise name for a subject (idempotent)."""
+    reference = reference.strip()
+    if not reference or len(reference) > 128:
+        raise ValidationError("bad reference", fields={"subject_ref": ["1-128 chars"]})
+    with transaction.atomic():
+        existing = SubjectReference.objects.filter(
+            organization=organization, subject=subject
+        ).first()
+        if existing is not None:
+            if existing.reference != reference:
+                raise ValidationError(
+                    "this organization already names the subject differently",
+                    fields={"subject_ref": ["already linked under another reference"]},
+                )
+            return existing
+        if SubjectReference.objects.filter(
+            organization=organization, reference=reference
+        ).exists():
+            raise ValidationError(
+                "reference in use", fields={"subject_ref": ["names another person"]}
+            )
+        link = SubjectReference.objects.create(
+            organization=organization, subject=subject, reference=reference
+        )
+        record_event(
+            action="subject_reference.linked",
+            actor=actor,
+            subject=subject.pseudonym,
+            payload={"organization": organization.code},
+        )
+    return link
+
+
+def erase_subject(*, subject_id: UUID, actor: Actor, reason: str = "") -> DataSubject:
+    """Revoke the subject's live consents and destroy their data key.
+
+    Their encrypted fields become unreadable; consents, references and audit events
+    stay, naming only the pseudonym, so the audit chain remains verifiable.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        subject = DataSubject.objects.select_for_update().filter(pk=subject_id).first()
+        if subject is None:
+            raise NotFoundError("subject not found")
+        if subject.is_erased:
+            raise SubjectErasedError("the subject was already erased")
+        live = (
+            Consent.objects.select_for_update(of=("self",))
+            .select_related("subject", "recipient", "purpose")
+            .filter(subject=subject, status__in=Consent.LIVE_STATUSES)
+        )
+        for consent in live:
+            _apply_transition(
+                consent,
+                to=Consent.Status.REVOKED,
+                actor=actor,
+                reason="subject erased",
+                now=now,
+            )
+        subject.wrapped_key = None
+        subject.identifier_hash = None
+        subject.erased_at = now
+        subject.save(update_fields=["wrapped_key", "identifier_hash", "erased_at"])
+        record_event(
+            action="subject.erased",
+            actor=actor,
+            subject=subject.pseudonym,
+            payload={"reason": reason[:500]},
+        )
+    return subject

@@ -1,0 +1,15 @@
+"""Local development: the embedded default, with development-only keys.
+
+These keys protect nothing real; production reads its keys from the environment.
+"""
+
+import os
+
+os.environ.setdefault("DEBUG", "true")
+os.environ.setdefault("SECRET_KEY", "dev-only-secret-key-not-for-production")
+os.environ.setdefault(
+    "CMP_DATA_KEYS", "dev1:ZGV2LW9ubHktZGF0YS1rZXktMzItYnl0ZXMtbG9uZyE="
+)
+os.environ.setdefault("CMP_LOOKUP_KEY", "dev-only-lookup-key")
+
+from settings.base import *  # noqa: F403

@@ -1,0 +1,45 @@
+"""Test settings: PostgreSQL and Redis when reachable, required under CI=true.
+
+`CMP_TEST_DB=sqlite` forces SQLite for a quick local run of the unit tests.
+"""
+
+import os
+import socket
+
+from django.core.exceptions import ImproperlyConfigured
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+_CI = os.environ.get("CI", "").lower() == "true"
+_WANT_SQLITE = os.environ.get("CMP_TEST_DB", "") == "sqlite"
+
+if "DATABASE_URL" not in os.environ and not _WANT_SQLITE:
+    if _reachable("127.0.0.1", 5432):
+        os.environ["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/cmp"
+    elif _CI:
+        raise ImproperlyConfigured("CI=true needs PostgreSQL on 127.0.0.1:5432")
+if "REDIS_URL" not in os.environ:
+    if _reachable("127.0.0.1", 6379):
+        os.environ["REDIS_URL"] = "redis://127.0.0.1:6379/15"
+    elif _CI:
+        raise ImproperlyConfigured("CI=true needs Redis on 127.0.0.1:6379")
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key")
+os.environ.setdefault(
+    "CMP_DATA_KEYS", "test1:dGVzdC1vbmx5LWRhdGEta2V5LTMyLWJ5dGVzLWxvbmc="
+)
+os.environ.setdefault("CMP_LOOKUP_KEY", "test-lookup-key")
+
+from settings.base import *  # noqa: E402,F403
+from settings.base import DATABASES  # noqa: E402
+
+USING_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+DATABASES["default"]["CONN_MAX_AGE"] = 0

@@ -1,0 +1,75 @@
+import json
+
+import pytest
+from django.conf import settings
+from django.db import connections
+from django.db.models.signals import post_migrate
+
+from audit.db_guard import install_guards, suspend_guards
+from consents.management.commands.load_catalog import DEMO_CATALOG
+from consents.services import load_catalog
+from tests.factories import TESTER, OrganizationFactory, make_subject
+
+requires_postgres = pytest.mark.skipif(
+    not settings.USING_POSTGRES, reason="needs PostgreSQL (required under CI=true)"
+)
+
+
+def _reinstall_guards(sender, using="default", **kwargs) -> None:
+    # A transactional test's flush runs with the guards suspended (see
+    # `committed_db`); the flush's post_migrate puts them back.
+    if sender.label == "audit":
+        install_guards(connections[using])
+
+
+post_migrate.connect(_reinstall_guards, dispatch_uid="tests-reinstall-audit-guards")
+
+
+@pytest.fixture
+def committed_db(transactional_db):
+    """Real commits, for tests with threads or other processes.
+
+    The audit table refuses TRUNCATE, so the guards are suspended just before
+    the flush that ends the test and reinstalled right after it.
+    """
+    yield
+    suspend_guards(connections["default"])
+
+
+@pytest.fixture
+def catalog(db):
+    document = json.loads(DEMO_CATALOG.read_text(encoding="utf-8"))
+    load_catalog(catalog=document, actor=TESTER)
+    return document
+
+
+@pytest.fixture
+def committed_catalog(committed_db):
+    document = json.loads(DEMO_CATALOG.read_text(encoding="utf-8"))
+    load_catalog(catalog=document, actor=TESTER)
+    return document
+
+
+@pytest.fixture
+def recipient(db):
+    return OrganizationFactory(code="moneylog", name="머니로그")
+
+
+@pytest.fixture
+def bank(db):
+    return OrganizationFactory(code="hanbit-bank", name="한빛은행")
+
+
+@pytest.fixture
+def card(db):
+    return OrganizationFactory(code="byeol-card", name="별카드")
+
+
+@pytest.fixture
+def outsider(db):
+    return OrganizationFactory(code="outsider", name="Outsider Corp")
+
+
+@pytest.fixture
+def subject(db):
+    return make_subject()

@@ -1,0 +1,71 @@
+"""Factories for the tests, in one place. Writes go through the services."""
+
+from datetime import timedelta
+from itertools import count
+
+import factory
+from django.utils import timezone
+
+from audit.actors import Actor
+from consents import services
+from consents.models import Consent, DataSubject, Organization
+
+TESTER = Actor("staff", "tests")
+_identifiers = count(1)
+
+
+class OrganizationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organization
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"org-{n:04d}")
+    name = factory.LazyAttribute(lambda o: f"Organization {o.code}")
+
+
+def make_subject(*, name: str = "홍길동", user=None) -> DataSubject:
+    identifier = f"person{next(_identifiers)}@example.kr"
+    return services.register_subject(
+        identifier=identifier,
+        name=name,
+        contact="010-0000-0000",
+        user=user,
+        actor=TESTER,
+    )
+
+
+def make_consent(
+    *,
+    subject: DataSubject,
+    recipient: Organization,
+    purpose: str = "spending-analysis",
+    scopes: list[str] | None = None,
+    holders: list[Organization] | None = None,
+    days: int = 30,
+    reference: str | None = None,
+    **terms,
+) -> Consent:
+    """Grant a consent and give the recipient and each holder a reference."""
+    for org in [recipient, *(holders or [])]:
+        if not org.subject_references.filter(subject=subject).exists():
+            services.link_subject_reference(
+                organization=org,
+                subject=subject,
+                reference=reference or f"{org.code}:{subject.pseudonym}",
+                actor=TESTER,
+            )
+    terms.setdefault("expires_at", timezone.now() + timedelta(days=days))
+    return services.grant_consent(
+        subject=subject,
+        recipient=recipient,
+        purpose_code=purpose,
+        scope_codes=scopes or ["bank.deposit"],
+        holder_codes=[h.code for h in holders or []],
+        actor=Actor("subject", subject.pseudonym),
+        collection_method=Consent.CollectionMethod.PORTAL,
+        **terms,
+    )
+
+
+def ref(org: Organization, subject: DataSubject) -> str:
+    return org.subject_references.get(subject=subject).reference
