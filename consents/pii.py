@@ -33,10 +33,14 @@ class WrappedKey:
     wrapped: bytes
 
 
-@cache
 def _key_encryption_keys() -> dict[str, bytes]:
+    return _parse_keys(tuple(settings.CMP_DATA_KEYS))
+
+
+@cache
+def _parse_keys(entries: tuple[str, ...]) -> dict[str, bytes]:
     keys: dict[str, bytes] = {}
-    for item in settings.CMP_DATA_KEYS:
+    for item in entries:
         key_id, _, encoded = item.partition(":")
         key = base64.b64decode(encoded)
         if not key_id or len(key) != 32:
