@@ -31,12 +31,15 @@ def _start(name: str, *args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, *args], cwd=ROOT)
 
 
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings.dev")
     port = os.environ.get("PORT", "8000")
     var = Path(os.environ.get("CMP_VAR_DIR", ROOT / "var"))
-    for folder in ("broker/queue", "broker/control"):
-        (var / folder).mkdir(parents=True, exist_ok=True)
     _manage("migrate", "--no-input", "-v", "0")
     demo = json.loads(_manage("seed_demo", capture=True))
     processes = [

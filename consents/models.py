@@ -2,7 +2,7 @@ import secrets
 import uuid
 
 from django.conf import settings
-from django.core.validators import RegexValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from oauth2_provider.settings import oauth2_settings
@@ -163,7 +163,7 @@ class PurposeVersion(models.Model):
     notice_en = models.TextField()
     legal_basis = models.CharField(max_length=32, choices=LegalBasis.choices)
     retention_days = models.PositiveIntegerField()
-    max_duration_days = models.PositiveIntegerField()
+    max_duration_days = models.PositiveIntegerField(validators=[MinValueValidator(1)])
     requires_reconsent = models.BooleanField(default=False)
     published_at = models.DateTimeField(auto_now_add=True)
 

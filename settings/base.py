@@ -102,6 +102,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(BROKER_DIR / "queue"),
         "control_folder": str(BROKER_DIR / "control"),
     }
+    # kombu creates neither folder; every process that sends or consumes needs them.
+    for _folder in ("queue", "control"):
+        (BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
 else:
     # Longer than any task may run, so an unacknowledged task is redelivered only
     # when its worker is really gone.

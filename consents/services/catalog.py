@@ -4,12 +4,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 
 from audit.actors import Actor
 from audit.services import record_event
 from consents.errors import ValidationError
-from consents.models import Purpose, PurposeVersion, Scope
+from consents.models import ConsentRequest, Purpose, PurposeVersion, Scope
 
 _TERMS = (
     "notice_ko",
@@ -29,22 +30,47 @@ class CatalogChanges:
     versions_published: int = 0
 
 
+def _entries(catalog: Any, key: str) -> list[Mapping[str, Any]]:
+    if not isinstance(catalog, Mapping):
+        raise ValidationError(
+            "a catalog is a JSON object", fields={"catalog": ["object"]}
+        )
+    entries = catalog.get(key, [])
+    if not isinstance(entries, list) or not all(
+        isinstance(e, Mapping) for e in entries
+    ):
+        raise ValidationError(
+            f"{key} must be a list of objects", fields={key: ["list"]}
+        )
+    return entries
+
+
 def _load_scopes(items: list[Mapping[str, Any]], changes: CatalogChanges) -> None:
     for item in items:
-        defaults = {
-            "name_ko": item["name_ko"],
-            "name_en": item["name_en"],
-            "sensitive": bool(item.get("sensitive", False)),
-        }
-        scope, created = Scope.objects.get_or_create(
-            code=item["code"], defaults=defaults
+        wanted = Scope(
+            code=item["code"],
+            name_ko=item["name_ko"],
+            name_en=item["name_en"],
+            sensitive=bool(item.get("sensitive", False)),
         )
-        if created:
-            scope.full_clean()
+        wanted.clean_fields()
+        fields = {"name_ko": wanted.name_ko, "name_en": wanted.name_en}
+        fields["sensitive"] = wanted.sensitive
+        scope = Scope.objects.filter(code=wanted.code).first()
+        if scope is None:
+            wanted.save(force_insert=True)
             changes.scopes_created += 1
-        elif any(getattr(scope, key) != value for key, value in defaults.items()):
-            Scope.objects.filter(pk=scope.pk).update(**defaults)
+        elif any(getattr(scope, key) != value for key, value in fields.items()):
+            Scope.objects.filter(pk=scope.pk).update(**fields)
             changes.scopes_updated += 1
+
+
+def _in_use(version: PurposeVersion) -> bool:
+    """Shown to someone: granted under it, or asked for in a consent request."""
+    return (
+        version.consents.exists()
+        or ConsentRequest.objects.filter(purpose_version=version).exists()
+    )
 
 
 def _publish_terms(
@@ -54,7 +80,7 @@ def _publish_terms(
     current = purpose.versions.order_by("-version").first()
     if current and all(getattr(current, key) == terms[key] for key in _TERMS):
         return
-    if current and not current.consents.exists():
+    if current and not _in_use(current):
         PurposeVersion.objects.filter(pk=current.pk).update(**terms)
         version_number = current.version
     else:
@@ -69,29 +95,38 @@ def _publish_terms(
     )
 
 
-def load_catalog(*, catalog: Mapping[str, Any], actor: Actor) -> CatalogChanges:
+def _load_purpose(
+    item: Mapping[str, Any], actor: Actor, changes: CatalogChanges
+) -> None:
+    wanted = Purpose(
+        code=item["code"], name_ko=item["name_ko"], name_en=item["name_en"]
+    )
+    wanted.clean_fields()
+    terms = {key: item[key] for key in _TERMS if key != "requires_reconsent"}
+    terms["requires_reconsent"] = bool(item.get("requires_reconsent", False))
+    PurposeVersion(version=1, **terms).clean_fields(exclude=["purpose"])
+    purpose = Purpose.objects.filter(code=wanted.code).first()
+    if purpose is None:
+        wanted.save(force_insert=True)
+        purpose = wanted
+        changes.purposes_created += 1
+    _publish_terms(purpose, terms, actor, changes)
+
+
+def load_catalog(*, catalog: Any, actor: Actor) -> CatalogChanges:
     """Create or update scopes and purposes from a catalog document, idempotently."""
     changes = CatalogChanges()
     try:
         with transaction.atomic():
-            _load_scopes(catalog.get("scopes", []), changes)
-            for item in catalog.get("purposes", []):
-                purpose, created = Purpose.objects.get_or_create(
-                    code=item["code"],
-                    defaults={"name_ko": item["name_ko"], "name_en": item["name_en"]},
-                )
-                if created:
-                    purpose.full_clean()
-                    changes.purposes_created += 1
-                terms = {
-                    key: item[key] for key in _TERMS if key != "requires_reconsent"
-                }
-                terms["requires_reconsent"] = bool(
-                    item.get("requires_reconsent", False)
-                )
-                _publish_terms(purpose, terms, actor, changes)
+            _load_scopes(_entries(catalog, "scopes"), changes)
+            for item in _entries(catalog, "purposes"):
+                _load_purpose(item, actor, changes)
     except KeyError as exc:
         raise ValidationError(
-            f"catalog entry lacks {exc}", fields={"catalog": [str(exc)]}
+            f"catalog entry lacks {exc}", fields={"catalog": [f"missing {exc}"]}
+        ) from exc
+    except DjangoValidationError as exc:
+        raise ValidationError(
+            f"invalid catalog entry: {exc.messages}", fields=exc.message_dict
         ) from exc
     return changes

@@ -163,9 +163,13 @@ def validate_terms(
     scope_codes: Sequence[str],
     holder_codes: Sequence[str],
     recipient: Organization,
+    pinned_version: PurposeVersion | None = None,
 ) -> tuple[PurposeVersion, list[Scope], list[Organization]]:
+    """The purpose's current version (or the pinned one), scopes and holders."""
     purpose = Purpose.objects.filter(code=purpose_code).first()
     version = purpose.versions.order_by("-version").first() if purpose else None
+    if pinned_version is not None and purpose is not None:
+        version = pinned_version if pinned_version.purpose_id == purpose.pk else None
     if version is None:
         raise ValidationError(
             "unknown purpose", fields={"purpose": ["unknown purpose"]}
@@ -247,9 +251,13 @@ def grant_consent(
     max_uses_per_day: int | None = None,
     retention_days: int | None = None,
     evidence: Mapping[str, Any] | None = None,
+    purpose_version: PurposeVersion | None = None,
     now: datetime | None = None,
 ) -> Consent:
-    """Record a consent under the purpose's current version; supersede the live one."""
+    """Record a consent under the purpose's current version; supersede the live one.
+
+    `purpose_version` pins the version a person was shown (an answered request).
+    """
     now = now or timezone.now()
     if subject.is_erased:
         raise ValidationError("the subject was erased", fields={"subject": ["erased"]})
@@ -272,6 +280,7 @@ def grant_consent(
         scope_codes=scope_codes,
         holder_codes=holder_codes,
         recipient=recipient,
+        pinned_version=purpose_version,
     )
     starts, expires = validate_period(
         version=version,

@@ -2,7 +2,8 @@
 
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
 from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import get_application_model
 
@@ -26,30 +27,34 @@ def register_organization(*, code: str, name: str, actor: Actor) -> IssuedClient
     organization = Organization(code=code.strip().lower(), name=name.strip())
     try:
         organization.full_clean()
-    except Exception as exc:  # django.core.exceptions.ValidationError
-        fields = getattr(exc, "message_dict", {"code": [str(exc)]})
-        raise ValidationError("invalid organization", fields=fields) from exc
+    except DjangoValidationError as exc:
+        raise ValidationError("invalid organization", fields=exc.message_dict) from exc
     secret = generate_client_secret()
     application_model = get_application_model()
-    with transaction.atomic():
-        organization.save(force_insert=True)
-        application = application_model.objects.create(
-            name=f"{organization.code} API client",
-            client_type=application_model.CLIENT_CONFIDENTIAL,
-            authorization_grant_type=application_model.GRANT_CLIENT_CREDENTIALS,
-            client_secret=secret,
-        )
-        OrganizationClient.objects.create(
-            organization=organization, application=application
-        )
-        record_event(
-            action="organization.registered",
-            actor=actor,
-            payload={
-                "organization": organization.code,
-                "client_id": application.client_id,
-            },
-        )
+    try:
+        with transaction.atomic():
+            organization.save(force_insert=True)
+            application = application_model.objects.create(
+                name=f"{organization.code} API client",
+                client_type=application_model.CLIENT_CONFIDENTIAL,
+                authorization_grant_type=application_model.GRANT_CLIENT_CREDENTIALS,
+                client_secret=secret,
+            )
+            OrganizationClient.objects.create(
+                organization=organization, application=application
+            )
+            record_event(
+                action="organization.registered",
+                actor=actor,
+                payload={
+                    "organization": organization.code,
+                    "client_id": application.client_id,
+                },
+            )
+    except IntegrityError as exc:  # a concurrent registration took the code
+        raise ValidationError(
+            "invalid organization", fields={"code": ["already registered"]}
+        ) from exc
     return IssuedClient(organization, application.client_id, secret)
 
 

@@ -151,6 +151,7 @@ def approve_consent_request(
             actor=actor,
             collection_method=Consent.CollectionMethod.CONSENT_REQUEST,
             evidence={"consent_request": str(request.id)},
+            purpose_version=request.purpose_version,
             now=now,
         )
         request.status, request.subject, request.consent = (
