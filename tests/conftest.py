@@ -36,18 +36,20 @@ def committed_db(transactional_db):
     suspend_guards(connections["default"])
 
 
-@pytest.fixture
-def catalog(db):
+def _load_demo_catalog() -> dict:
     document = json.loads(DEMO_CATALOG.read_text(encoding="utf-8"))
     load_catalog(catalog=document, actor=TESTER)
     return document
+
+
+@pytest.fixture
+def catalog(db):
+    return _load_demo_catalog()
 
 
 @pytest.fixture
 def committed_catalog(committed_db):
-    document = json.loads(DEMO_CATALOG.read_text(encoding="utf-8"))
-    load_catalog(catalog=document, actor=TESTER)
-    return document
+    return _load_demo_catalog()
 
 
 @pytest.fixture

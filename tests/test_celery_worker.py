@@ -18,6 +18,7 @@ from consents.models import Consent
 from consents.tasks import expire_due_consents_task
 from tests.conftest import requires_postgres
 from tests.factories import OrganizationFactory, make_consent, make_subject
+from tests.processes import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 requires_redis = pytest.mark.skipif(
@@ -80,9 +81,4 @@ def test_worker_expires_due_consents_through_the_broker(committed_catalog):
         event = AuditEvent.objects.get(action="consent.expired", consent_id=consent.id)
         assert event.actor == "system:cmp"
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait(timeout=10)
+        stop_process(worker)

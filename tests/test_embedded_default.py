@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import stop_process
+
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,15 +150,6 @@ def _expiry_state(database: Path, consent_id: uuid.UUID) -> tuple[str, int]:
     return status, events
 
 
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=15)
-
-
 def test_celery_worker_expires_a_due_consent_on_the_embedded_broker(tmp_path):
     env = _migrated_and_seeded(tmp_path)
     database = tmp_path / "cmp.sqlite3"
@@ -193,7 +186,7 @@ def test_celery_worker_expires_a_due_consent_on_the_embedded_broker(tmp_path):
                 time.sleep(POLL_STEP)
             assert state == ("expired", 1), log_path.read_text()
         finally:
-            _stop(worker)
+            stop_process(worker)
 
     assert "intact" in _manage(env, "verify_audit")
 

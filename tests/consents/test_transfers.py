@@ -16,15 +16,19 @@ def allowed(subject, recipient, bank):
     consent = make_consent(
         subject=subject, recipient=recipient, holders=[bank], scopes=["bank.deposit"]
     )
-    decision = services.check_consent(
+    decision = _bank_checks(bank, subject, recipient, "bank.deposit.transactions")
+    assert decision.allowed
+    return consent, decision
+
+
+def _bank_checks(bank, subject, recipient, scope="bank.deposit"):
+    return services.check_consent(
         caller=bank,
         subject_ref=ref(bank, subject),
         purpose_code="spending-analysis",
-        scope_codes=["bank.deposit.transactions"],
+        scope_codes=[scope],
         counterparty=recipient.code,
     )
-    assert decision.allowed
-    return consent, decision
 
 
 def _record(reporter, decision, **kw):
@@ -71,13 +75,7 @@ def test_transfer_is_refused_after_expiry(subject, recipient, bank):
         holders=[bank],
         expires_at=timezone.now() + timedelta(seconds=60),
     )
-    decision = services.check_consent(
-        caller=bank,
-        subject_ref=ref(bank, subject),
-        purpose_code="spending-analysis",
-        scope_codes=["bank.deposit"],
-        counterparty=recipient.code,
-    )
+    decision = _bank_checks(bank, subject, recipient)
     with pytest.raises(ConsentNotActiveError) as error:
         _record(bank, decision, scope_codes=["bank.deposit"], now=consent.expires_at)
     assert error.value.reason == "expired"
@@ -120,13 +118,7 @@ def test_both_parties_reporting_one_decision_use_the_daily_limit_once(
     make_consent(
         subject=subject, recipient=recipient, holders=[bank], max_uses_per_day=1
     )
-    decision = services.check_consent(
-        caller=bank,
-        subject_ref=ref(bank, subject),
-        purpose_code="spending-analysis",
-        scope_codes=["bank.deposit"],
-        counterparty=recipient.code,
-    )
+    decision = _bank_checks(bank, subject, recipient)
     _record(bank, decision, scope_codes=["bank.deposit"])
     _record(recipient, decision, scope_codes=["bank.deposit"], direction="received")
     second = services.check_consent(
