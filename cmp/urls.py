@@ -8,5 +8,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("api/v1/", include("api.urls")),
+    path(".well-known/jwks.json", views.jwks_view, name="jwks"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -6,11 +6,20 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from audit.models import AuditEvent
 from consents import pii
-from consents.models import Consent, DataSubject, Organization, Transfer
+from consents.models import (
+    Consent,
+    ConsentRequest,
+    DataSubject,
+    Organization,
+    Purpose,
+    PurposeVersion,
+    SubjectReference,
+    Transfer,
+)
 
 
 def day_start(now: datetime) -> datetime:
@@ -79,7 +88,15 @@ def consents_for_organization(
         queryset = queryset.filter(status=status)
     if purpose:
         queryset = queryset.filter(purpose__code=purpose)
-    return _with_terms(queryset).order_by("-granted_at", "id")
+    own_references = Prefetch(
+        "subject__references",
+        queryset=SubjectReference.objects.filter(organization=organization),
+    )
+    return (
+        _with_terms(queryset)
+        .prefetch_related(own_references)
+        .order_by("-granted_at", "id")
+    )
 
 
 def consent_for_organization(
@@ -135,3 +152,26 @@ def subject_activity(
     if recipient:
         queryset = queryset.filter(recipient=recipient)
     return queryset.order_by("-sequence")
+
+
+def current_catalog() -> QuerySet[Purpose]:
+    """Purposes that have a published version, each with `current_versions[0]`."""
+    newest_first = PurposeVersion.objects.order_by("-version")
+    return (
+        Purpose.objects.filter(versions__isnull=False)
+        .distinct()
+        .prefetch_related(
+            Prefetch("versions", queryset=newest_first, to_attr="current_versions")
+        )
+        .order_by("code")
+    )
+
+
+def consent_request_for_recipient(
+    organization: Organization, request_id: UUID
+) -> ConsentRequest | None:
+    return (
+        ConsentRequest.objects.select_related("purpose_version__purpose")
+        .filter(recipient=organization, pk=request_id)
+        .first()
+    )

@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "cmp",
     "rest_framework",
+    "drf_spectacular",
     "oauth2_provider",
     "audit",
     "consents",
@@ -132,6 +133,10 @@ CELERY_BEAT_SCHEDULE = {
 CMP_DATA_KEYS = env.list("CMP_DATA_KEYS")
 # HMAC key for looking up subjects by identifier without storing the identifier.
 CMP_LOOKUP_KEY = env.str("CMP_LOOKUP_KEY")
+# Ed25519 keys that sign receipts and transfer tokens, "kid:base64(32-byte seed)";
+# the first signs, all are published at /.well-known/jwks.json.
+CMP_SIGNING_KEYS = env.list("CMP_SIGNING_KEYS")
+CMP_TRANSFER_TOKEN_SECONDS = env.int("CMP_TRANSFER_TOKEN_SECONDS", default=300)
 
 # --- Consent rules ----------------------------------------------------------------
 CMP_CONSENT_REQUEST_TTL_HOURS = env.int("CMP_CONSENT_REQUEST_TTL_HOURS", default=72)
@@ -180,10 +185,26 @@ OAUTH2_PROVIDER = {
 }
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "oauth2_provider.contrib.rest_framework.OAuth2Authentication",
-    ],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.OrganizationAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.OrganizationRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "check": env.str("CMP_THROTTLE_CHECK", default="6000/min"),
+        "write": env.str("CMP_THROTTLE_WRITE", default="600/min"),
+    },
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CMP Organization API",
+    "DESCRIPTION": "Check before every transfer: consents, checks and transfers "
+    "for data recipients and holders, over OAuth 2.0 client credentials.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # --- Internationalisation ---------------------------------------------------------

@@ -11,5 +11,8 @@ os.environ.setdefault(
     "CMP_DATA_KEYS", "dev1:ZGV2LW9ubHktZGF0YS1rZXktMzItYnl0ZXMtbG9uZyE="
 )
 os.environ.setdefault("CMP_LOOKUP_KEY", "dev-only-lookup-key")
+os.environ.setdefault(
+    "CMP_SIGNING_KEYS", "dev1:ZGV2LW9ubHktc2lnbmluZy1rZXktc2VlZC0zMi1ieXQ="
+)
 
 from settings.base import *  # noqa: F403

@@ -36,6 +36,9 @@ os.environ.setdefault(
     "CMP_DATA_KEYS", "test1:dGVzdC1vbmx5LWRhdGEta2V5LTMyLWJ5dGVzLWxvbmc="
 )
 os.environ.setdefault("CMP_LOOKUP_KEY", "test-lookup-key")
+os.environ.setdefault(
+    "CMP_SIGNING_KEYS", "test1:dGVzdC1vbmx5LXNpZ25pbmcta2V5LXNlZWQtMzItYnk="
+)
 
 from settings.base import *  # noqa: E402,F403
 from settings.base import DATABASES  # noqa: E402

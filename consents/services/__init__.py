@@ -2,6 +2,7 @@
 
 from consents.services.catalog import load_catalog
 from consents.services.checks import check_consent
+from consents.services.collection import record_collected_consent
 from consents.services.lifecycle import (
     expire_due_consents,
     grant_consent,
@@ -21,8 +22,10 @@ from consents.services.requests import (
 )
 from consents.services.subjects import (
     erase_subject,
+    link_holder_reference,
     link_subject_reference,
     register_subject,
+    subject_for_reference,
 )
 from consents.services.transfers import record_transfer
 
@@ -35,13 +38,16 @@ __all__ = [
     "expire_due_consents",
     "expire_stale_consent_requests",
     "grant_consent",
+    "link_holder_reference",
     "link_subject_reference",
     "load_catalog",
     "pause_consent",
+    "record_collected_consent",
     "record_transfer",
     "register_organization",
     "register_subject",
     "resume_consent",
     "revoke_consent",
     "set_organization_status",
+    "subject_for_reference",
 ]

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from audit.actors import Actor
 from audit.services import record_event
-from consents import pii
+from consents import pii, selectors
 from consents.errors import NotFoundError, SubjectErasedError, ValidationError
 from consents.models import Consent, DataSubject, Organization, SubjectReference
 from consents.services.lifecycle import _apply_transition
@@ -16,24 +16,29 @@ from consents.services.lifecycle import _apply_transition
 
 def register_subject(
     *,
-    identifier: str,
+    identifier: str | None,
     actor: Actor,
     name: str = "",
     contact: str = "",
     user: AbstractBaseUser | None = None,
 ) -> DataSubject:
-    """Create a subject whose personal fields are sealed under their own data key."""
-    if not pii.normalize_identifier(identifier):
+    """Create a subject whose personal fields are sealed under their own data key.
+
+    Without an identifier the person is known only through organizations'
+    references until they link a verified identifier.
+    """
+    if identifier is not None and not pii.normalize_identifier(identifier):
         raise ValidationError("empty identifier", fields={"identifier": ["required"]})
     subject_id = uuid4()
     data_key, wrapped = pii.new_data_key(subject_id)
+    normalized = pii.normalize_identifier(identifier) if identifier else None
     subject = DataSubject(
         id=subject_id,
         user=user,
-        identifier_hash=pii.identifier_lookup_hash(identifier),
-        identifier_enc=pii.seal(
-            data_key, subject_id, "identifier", pii.normalize_identifier(identifier)
-        ),
+        identifier_hash=pii.identifier_lookup_hash(identifier) if identifier else None,
+        identifier_enc=pii.seal(data_key, subject_id, "identifier", normalized)
+        if normalized
+        else None,
         name_enc=pii.seal(data_key, subject_id, "name", name) if name else None,
         contact_enc=pii.seal(data_key, subject_id, "contact", contact)
         if contact
@@ -128,3 +133,61 @@ def erase_subject(*, subject_id: UUID, actor: Actor, reason: str = "") -> DataSu
             payload={"reason": reason[:500]},
         )
     return subject
+
+
+def subject_for_reference(
+    *,
+    organization: Organization,
+    reference: str,
+    identifier: str | None,
+    actor: Actor,
+) -> DataSubject:
+    """The person an organization names by `reference`, registering them if new.
+
+    A verified identifier links the reference to the person's existing record
+    (and so to their portal account); without one a new pseudonymous subject is
+    made the first time.
+    """
+    with transaction.atomic():
+        known = (
+            SubjectReference.objects.select_related("subject")
+            .filter(organization=organization, reference=reference)
+            .first()
+        )
+        if known is not None:
+            if identifier and known.subject.identifier_hash not in (
+                None,
+                pii.identifier_lookup_hash(identifier),
+            ):
+                raise ValidationError(
+                    "the reference names another person",
+                    fields={"subject_identifier": ["does not match subject_ref"]},
+                )
+            return known.subject
+        subject = selectors.subject_by_identifier(identifier) if identifier else None
+        if subject is None:
+            subject = register_subject(identifier=identifier, actor=actor)
+        link_subject_reference(
+            organization=organization, subject=subject, reference=reference, actor=actor
+        )
+    return subject
+
+
+def link_holder_reference(
+    *, holder: Organization, reference: str, identifier: str, actor: Actor
+) -> SubjectReference:
+    """A holder named in someone's consent links its own reference to them.
+
+    Not found unless a consent names this holder for that person, so the call
+    cannot be used to probe who is registered.
+    """
+    subject = selectors.subject_by_identifier(identifier)
+    named = (
+        subject is not None
+        and Consent.objects.filter(subject=subject, holders=holder).exists()
+    )
+    if not named:
+        raise NotFoundError("no consent names this organization for that person")
+    return link_subject_reference(
+        organization=holder, subject=subject, reference=reference, actor=actor
+    )

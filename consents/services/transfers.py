@@ -55,6 +55,7 @@ def record_transfer(
     scope_codes: Sequence[str],
     record_count: int,
     direction: str,
+    counterparty: str | None = None,
     data_from: date | None = None,
     data_to: date | None = None,
     now: datetime | None = None,
@@ -68,6 +69,12 @@ def record_transfer(
     if record_count < 0:
         raise ValidationError("bad count", fields={"record_count": ["zero or more"]})
     decision = _allowed_decision(decision_id, reporter)
+    parties = {decision.recipient, decision.payload.get("holder")} - {reporter.code}
+    if counterparty is not None and counterparty not in parties:
+        raise ValidationError(
+            "the counterparty is not the other party of this decision",
+            fields={"counterparty": ["not a party to the decision"]},
+        )
     ttl = timedelta(seconds=settings.CMP_DECISION_TTL_SECONDS)
     if now - decision.occurred_at > ttl:
         raise ValidationError(

@@ -1,0 +1,49 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+
+from api import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("purposes/", views.PurposeListView.as_view(), name="purposes"),
+    path("scopes/", views.ScopeListView.as_view(), name="scopes"),
+    path("consents/", views.ConsentCollectionView.as_view(), name="consents"),
+    path(
+        "consents/<uuid:consent_id>/", views.ConsentDetailView.as_view(), name="consent"
+    ),
+    path(
+        "consents/<uuid:consent_id>/revoke/",
+        views.ConsentRevokeView.as_view(),
+        name="consent-revoke",
+    ),
+    path(
+        "consents/<uuid:consent_id>/pause/",
+        views.ConsentPauseView.as_view(),
+        name="consent-pause",
+    ),
+    path(
+        "consents/<uuid:consent_id>/resume/",
+        views.ConsentResumeView.as_view(),
+        name="consent-resume",
+    ),
+    path(
+        "subject-references/",
+        views.SubjectReferenceCreateView.as_view(),
+        name="subject-references",
+    ),
+    path(
+        "consent-requests/",
+        views.ConsentRequestCreateView.as_view(),
+        name="consent-requests",
+    ),
+    path(
+        "consent-requests/<uuid:request_id>/",
+        views.ConsentRequestDetailView.as_view(),
+        name="consent-request",
+    ),
+    path("checks/", views.CheckView.as_view(), name="checks"),
+    path("transfers/", views.TransferCreateView.as_view(), name="transfers"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularRedocView.as_view(url_name="api:schema"), name="docs"),
+]

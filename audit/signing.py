@@ -1,0 +1,120 @@
+"""Ed25519 signing keys, compact JWS (EdDSA) and the published JWKS.
+
+Keys come from `CMP_SIGNING_KEYS` as "kid:base64(32-byte seed)" entries; the first
+signs, all are published, so a rotated key's old signatures still verify.
+"""
+
+import base64
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+
+class SignatureError(Exception):
+    """A JWS that is malformed, signed by an unknown key, or whose signature fails."""
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    kid: str
+    private: Ed25519PrivateKey
+
+    @property
+    def public(self) -> Ed25519PublicKey:
+        return self.private.public_key()
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def canonical_json(document: Mapping[str, Any]) -> bytes:
+    return json.dumps(
+        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode("utf-8")
+
+
+@cache
+def _parse(entries: tuple[str, ...]) -> tuple[SigningKey, ...]:
+    keys = []
+    for entry in entries:
+        kid, _, encoded = entry.partition(":")
+        seed = base64.b64decode(encoded)
+        if not kid or len(seed) != 32:
+            raise ImproperlyConfigured(
+                "CMP_SIGNING_KEYS entries are kid:base64(32 bytes)"
+            )
+        keys.append(SigningKey(kid, Ed25519PrivateKey.from_private_bytes(seed)))
+    if not keys:
+        raise ImproperlyConfigured("CMP_SIGNING_KEYS is empty")
+    return tuple(keys)
+
+
+def signing_keys() -> tuple[SigningKey, ...]:
+    return _parse(tuple(settings.CMP_SIGNING_KEYS))
+
+
+def public_jwk(key: Ed25519PublicKey, kid: str) -> dict[str, str]:
+    raw = key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return {
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "x": b64url(raw),
+        "kid": kid,
+        "alg": "EdDSA",
+        "use": "sig",
+    }
+
+
+def jwks() -> dict[str, list[dict[str, str]]]:
+    """The document served at /.well-known/jwks.json."""
+    return {"keys": [public_jwk(key.public, key.kid) for key in signing_keys()]}
+
+
+def sign_jws(claims: Mapping[str, Any], *, typ: str = "JWT") -> str:
+    """Compact JWS over the canonical JSON of `claims`, signed by the active key."""
+    key = signing_keys()[0]
+    header = b64url(canonical_json({"alg": "EdDSA", "kid": key.kid, "typ": typ}))
+    payload = b64url(canonical_json(claims))
+    signature = key.private.sign(f"{header}.{payload}".encode("ascii"))
+    return f"{header}.{payload}.{b64url(signature)}"
+
+
+def verify_jws(token: str, keyset: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Check a compact JWS against a JWKS (default: our own); return its claims."""
+    try:
+        header_part, payload_part, signature_part = token.split(".")
+        header = json.loads(b64url_decode(header_part))
+        claims = json.loads(b64url_decode(payload_part))
+        signature = b64url_decode(signature_part)
+    except (ValueError, TypeError) as exc:
+        raise SignatureError("malformed token") from exc
+    if not isinstance(header, dict) or header.get("alg") != "EdDSA":
+        raise SignatureError("unsupported algorithm")
+    keys = {jwk.get("kid"): jwk for jwk in (keyset or jwks())["keys"]}
+    jwk = keys.get(header.get("kid"))
+    if jwk is None or jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
+        raise SignatureError("unknown signing key")
+    public = Ed25519PublicKey.from_public_bytes(b64url_decode(jwk["x"]))
+    try:
+        public.verify(signature, f"{header_part}.{payload_part}".encode("ascii"))
+    except InvalidSignature as exc:
+        raise SignatureError("bad signature") from exc
+    if not isinstance(claims, dict):
+        raise SignatureError("claims are not an object")
+    return claims
