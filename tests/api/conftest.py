@@ -20,16 +20,25 @@ class OrgClient:
         self.organization = self.issued.organization
         self.code = code
 
-    def token(self, scope: str = ALL_SCOPES) -> str:
+    def oauth(self, path: str, data: dict):
+        """A call to the authorization server with the client's basic credentials."""
         basic = f"{self.issued.client_id}:{self.issued.client_secret}"
-        response = APIClient().post(
-            "/o/token/",
-            {"grant_type": "client_credentials", "scope": scope},
+        return APIClient().post(
+            path,
+            data,
             format="multipart",
             HTTP_AUTHORIZATION="Basic " + base64.b64encode(basic.encode()).decode(),
         )
+
+    def token_response(self, scope: str = ALL_SCOPES) -> dict:
+        response = self.oauth(
+            "/o/token/", {"grant_type": "client_credentials", "scope": scope}
+        )
         assert response.status_code == 200, response.content
-        return response.json()["access_token"]
+        return response.json()
+
+    def token(self, scope: str = ALL_SCOPES) -> str:
+        return self.token_response(scope)["access_token"]
 
     def api(self, scope: str = ALL_SCOPES) -> APIClient:
         client = APIClient()

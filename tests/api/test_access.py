@@ -1,0 +1,205 @@
+"""Who may call what: scopes (403), isolation (404), token and organization state."""
+
+import uuid
+
+import pytest
+from rest_framework.test import APIClient
+
+from consents import services
+from tests.factories import TESTER
+
+EVIDENCE = {"channel": "web", "form": "signup-v2"}
+
+
+@pytest.fixture
+def consent_id(moneylog, hanbit):
+    response = moneylog.api().post(
+        "/api/v1/consents/",
+        {
+            "subject_ref": "ml-1",
+            "subject_identifier": "person@example.kr",
+            "purpose": "spending-analysis",
+            "scopes": ["bank.deposit"],
+            "holders": ["hanbit-bank"],
+            "evidence": EVIDENCE,
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    return response.json()["id"]
+
+
+@pytest.fixture
+def request_id(moneylog):
+    response = moneylog.api().post(
+        "/api/v1/consent-requests/",
+        {
+            "subject_ref": "ml-2",
+            "purpose": "spending-analysis",
+            "scopes": ["bank.deposit"],
+            "redirect_uri": "https://moneylog.example/cb",
+            "state": "s1",
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    return response.json()["id"]
+
+
+def _routes(consent_id: str, request_id: str) -> list[tuple[str, str, str, dict]]:
+    check = {"subject_ref": "x", "purpose": "spending-analysis", "scopes": ["bank"]}
+    return [
+        ("get", "/api/v1/consents/", "consents:read", {}),
+        ("get", f"/api/v1/consents/{consent_id}/", "consents:read", {}),
+        ("post", "/api/v1/consents/", "consents:write", {}),
+        ("post", f"/api/v1/consents/{consent_id}/revoke/", "consents:write", {}),
+        ("post", f"/api/v1/consents/{consent_id}/pause/", "consents:write", {}),
+        ("post", f"/api/v1/consents/{consent_id}/resume/", "consents:write", {}),
+        ("post", "/api/v1/subject-references/", "consents:write", {}),
+        ("post", "/api/v1/consent-requests/", "consent-requests:write", {}),
+        (
+            "get",
+            f"/api/v1/consent-requests/{request_id}/",
+            "consent-requests:write",
+            {},
+        ),
+        ("post", "/api/v1/checks/", "consents:check", check),
+        ("post", "/api/v1/transfers/", "transfers:write", {}),
+    ]
+
+
+SCOPES = [
+    "consents:read",
+    "consents:write",
+    "consents:check",
+    "consent-requests:write",
+    "transfers:write",
+]
+
+
+@pytest.mark.django_db
+def test_every_route_refuses_a_token_without_its_scope(
+    moneylog, consent_id, request_id
+):
+    for method, path, scope, body in _routes(consent_id, request_id):
+        others = " ".join(s for s in SCOPES if s != scope)
+        response = getattr(moneylog.api(others), method)(path, body, format="json")
+        assert response.status_code == 403, (path, response.status_code)
+        assert response.json()["error"]["code"] == "permission_denied", path
+
+
+@pytest.mark.django_db
+def test_every_route_refuses_calls_without_a_token(consent_id, request_id):
+    for method, path, _, body in _routes(consent_id, request_id):
+        response = getattr(APIClient(), method)(path, body, format="json")
+        assert response.status_code == 401, path
+        assert response.json()["error"]["code"] == "not_authenticated"
+
+
+@pytest.mark.django_db
+def test_other_organizations_objects_are_not_found(
+    moneylog, intruder, consent_id, request_id
+):
+    outsider = intruder.api()
+    secret_bits = [consent_id, request_id, "ml-1", "moneylog", "person"]
+    id_routes = [r for r in _routes(consent_id, request_id) if consent_id in r[1]]
+    id_routes += [r for r in _routes(consent_id, request_id) if request_id in r[1]]
+    assert len(id_routes) == 5
+    for method, path, _, body in id_routes:
+        response = getattr(outsider, method)(path, body, format="json")
+        assert response.status_code == 404, path
+        assert response.json()["error"]["code"] == "not_found"
+        for bit in secret_bits:
+            assert bit not in response.content.decode(), (path, bit)
+    listing = outsider.get("/api/v1/consents/").json()
+    assert listing["results"] == []
+    assert moneylog.api().get(f"/api/v1/consents/{consent_id}/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_unknown_ids_are_not_found_like_foreign_ones(moneylog):
+    response = moneylog.api().get(f"/api/v1/consents/{uuid.uuid4()}/")
+    assert response.status_code == 404
+
+
+@pytest.mark.django_db
+def test_outsider_cannot_link_a_reference_to_a_stranger(intruder, consent_id):
+    response = intruder.api().post(
+        "/api/v1/subject-references/",
+        {"subject_ref": "probe", "subject_identifier": "person@example.kr"},
+        format="json",
+    )
+    assert response.status_code == 404
+    unknown = intruder.api().post(
+        "/api/v1/subject-references/",
+        {"subject_ref": "probe", "subject_identifier": "nobody@example.kr"},
+        format="json",
+    )
+    assert unknown.status_code == 404
+    assert response.json() == unknown.json()  # no telling who exists
+
+
+@pytest.mark.django_db
+def test_outsider_cannot_use_a_leaked_decision(moneylog, intruder, consent_id):
+    decision = (
+        moneylog.api()
+        .post(
+            "/api/v1/checks/",
+            {"subject_ref": "ml-1", "purpose": "spending-analysis", "scopes": ["bank"]},
+            format="json",
+        )
+        .json()
+    )
+    response = intruder.api().post(
+        "/api/v1/transfers/",
+        {
+            "decision_id": decision["decision_id"],
+            "scopes": ["bank"],
+            "record_count": 1,
+            "direction": "received",
+        },
+        format="json",
+    )
+    assert response.status_code in (400, 404)
+
+
+@pytest.mark.django_db
+def test_holder_may_pause_but_not_revoke(moneylog, hanbit, consent_id):
+    holder = hanbit.api()
+    holder.post(
+        "/api/v1/subject-references/",
+        {"subject_ref": "hb-1", "subject_identifier": "person@example.kr"},
+        format="json",
+    )
+    assert holder.get(f"/api/v1/consents/{consent_id}/").json()["subject_ref"] == "hb-1"
+    revoke = holder.post(f"/api/v1/consents/{consent_id}/revoke/", {}, format="json")
+    assert revoke.status_code == 403
+    paused = holder.post(f"/api/v1/consents/{consent_id}/pause/", {}, format="json")
+    assert paused.json()["status"] == "paused"
+    resumed = holder.post(f"/api/v1/consents/{consent_id}/resume/", {}, format="json")
+    assert resumed.json()["status"] == "active"
+
+
+@pytest.mark.django_db
+def test_suspended_organizations_token_is_refused_at_once(moneylog, consent_id):
+    client = moneylog.api()
+    assert client.get("/api/v1/consents/").status_code == 200
+    services.set_organization_status(code="moneylog", status="suspended", actor=TESTER)
+    response = client.get("/api/v1/consents/")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "organization_suspended"
+
+
+@pytest.mark.django_db
+def test_revoked_token_is_refused_at_once(moneylog):
+    token = moneylog.token()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert client.get("/api/v1/scopes/").status_code == 200
+    assert moneylog.oauth("/o/revoke_token/", {"token": token}).status_code == 200
+    assert client.get("/api/v1/scopes/").status_code == 401
+
+
+@pytest.mark.django_db
+def test_access_tokens_live_fifteen_minutes_at_most(moneylog):
+    assert 0 < moneylog.token_response("consents:check")["expires_in"] <= 900
