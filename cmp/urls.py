@@ -12,3 +12,6 @@ urlpatterns = [
     path(".well-known/jwks.json", views.jwks_view, name="jwks"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+
+handler404 = "cmp.views.not_found"
+handler500 = "cmp.views.server_error"

@@ -3,6 +3,8 @@
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.defaults import page_not_found
+from django.views.defaults import server_error as default_server_error
 
 from audit.signing import jwks
 
@@ -16,6 +18,27 @@ def jwks_view(request: HttpRequest) -> JsonResponse:
     response = JsonResponse(jwks())
     response["Cache-Control"] = "public, max-age=300"
     return response
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.path.startswith(("/api/", "/o/", "/.well-known/"))
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """API paths answer in the API's error format, pages in HTML."""
+    if _wants_json(request):
+        body = {"error": {"code": "not_found", "message": "Not found.", "fields": {}}}
+        return JsonResponse(body, status=404)
+    return page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _wants_json(request):
+        body = {
+            "error": {"code": "server_error", "message": "Server error.", "fields": {}}
+        }
+        return JsonResponse(body, status=500)
+    return default_server_error(request)
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

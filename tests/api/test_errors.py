@@ -1,0 +1,142 @@
+"""Bad input gets a clear 4xx with one machine-readable body, and loses nothing."""
+
+import pytest
+
+from audit.models import AuditEvent
+from consents.models import Consent, DataSubject
+
+VALID = {
+    "subject_ref": "ml-1",
+    "purpose": "spending-analysis",
+    "scopes": ["bank.deposit"],
+    "evidence": {"channel": "web"},
+}
+
+
+def _error(response, http_status: int) -> dict:
+    assert response.status_code == http_status, response.content
+    body = response.json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "fields"}
+    return body["error"]
+
+
+@pytest.mark.django_db
+def test_unknown_fields_are_rejected_not_ignored(moneylog):
+    response = moneylog.api().post(
+        "/api/v1/consents/", {**VALID, "color": "blue"}, format="json"
+    )
+    assert _error(response, 400)["fields"] == {"color": ["unknown field"]}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "field", ["status", "recipient", "granted_at", "id", "subject_id"]
+)
+def test_mass_assignment_is_impossible(moneylog, field):
+    response = moneylog.api().post(
+        "/api/v1/consents/", {**VALID, field: "revoked"}, format="json"
+    )
+    assert field in _error(response, 400)["fields"]
+    assert not Consent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_refused_grant_leaves_no_person_or_reference_behind(moneylog):
+    subjects, events = DataSubject.objects.count(), AuditEvent.objects.count()
+    response = moneylog.api().post(
+        "/api/v1/consents/",
+        {**VALID, "subject_identifier": "new@example.kr", "scopes": ["bank.nope"]},
+        format="json",
+    )
+    assert _error(response, 400)["fields"] == {"scopes": ["unknown scope bank.nope"]}
+    assert DataSubject.objects.count() == subjects
+    assert AuditEvent.objects.count() == events
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"scopes": []}, "scopes"),
+        ({"scopes": "bank"}, "scopes"),
+        ({"duration_days": 0}, "duration_days"),
+        ({"duration_days": 400}, "expires_at"),
+        ({"purpose": "nope"}, "purpose"),
+        ({"holders": ["nobody"]}, "holders"),
+        ({"evidence": {}}, "evidence"),
+        ({"data_from": "2026-02-01", "data_to": "2026-01-01"}, "data_to"),
+        ({"expires_at": "2020-01-01T00:00:00Z"}, "expires_at"),
+        ({"expires_at": "2027-01-01T00:00:00Z", "duration_days": 3}, "expires_at"),
+    ],
+)
+def test_invalid_consent_fields_are_named(moneylog, body, field):
+    response = moneylog.api().post(
+        "/api/v1/consents/", {**VALID, **body}, format="json"
+    )
+    assert field in _error(response, 400)["fields"]
+
+
+@pytest.mark.django_db
+def test_malformed_json_is_a_400(moneylog):
+    response = moneylog.api().post(
+        "/api/v1/checks/", "{not json", content_type="application/json"
+    )
+    assert _error(response, 400)["code"] == "parse_error"
+
+
+@pytest.mark.django_db
+def test_non_object_body_is_a_400(moneylog):
+    response = moneylog.api().post("/api/v1/checks/", [1, 2], format="json")
+    _error(response, 400)
+
+
+@pytest.mark.django_db
+def test_wrong_method_is_a_405(moneylog):
+    _error(moneylog.api().delete("/api/v1/checks/"), 405)
+
+
+@pytest.mark.django_db
+def test_bad_uuid_in_the_path_is_a_404(moneylog):
+    _error(moneylog.api().get("/api/v1/consents/not-a-uuid/"), 404)
+
+
+@pytest.mark.django_db
+def test_revoking_twice_is_a_conflict(moneylog):
+    api = moneylog.api()
+    consent = api.post("/api/v1/consents/", VALID, format="json").json()
+    api.post(f"/api/v1/consents/{consent['id']}/revoke/", {}, format="json")
+    again = api.post(f"/api/v1/consents/{consent['id']}/revoke/", {}, format="json")
+    assert _error(again, 409)["code"] == "invalid_transition"
+
+
+@pytest.mark.django_db
+def test_throttled_client_gets_429_with_retry_after(moneylog, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    rates = dict(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], check="2/min")
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": rates,
+    }
+    from rest_framework.settings import api_settings
+    from rest_framework.throttling import SimpleRateThrottle
+
+    api_settings.reload()
+    SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+    try:
+        api = moneylog.api()
+        body = {"subject_ref": "x", "purpose": "spending-analysis", "scopes": ["bank"]}
+        statuses = [api.post("/api/v1/checks/", body, format="json") for _ in range(3)]
+        assert [r.status_code for r in statuses] == [200, 200, 429]
+        assert int(statuses[2]["Retry-After"]) > 0
+        assert _error(statuses[2], 429)["code"] == "throttled"
+    finally:
+        cache.clear()
+        settings.REST_FRAMEWORK = {
+            **settings.REST_FRAMEWORK,
+            "DEFAULT_THROTTLE_RATES": dict(rates, check="6000/min"),
+        }
+        api_settings.reload()
+        SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
