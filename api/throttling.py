@@ -1,3 +1,4 @@
+from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from api.authentication import OrganizationPrincipal
@@ -17,6 +18,10 @@ class OrganizationRateThrottle(SimpleRateThrottle):
         self.rate = self.get_rate()
         self.num_requests, self.duration = self.parse_rate(self.rate)
         return super().allow_request(request, view)
+
+    def get_rate(self) -> str | None:
+        # Read at call time so that a changed setting applies without a restart.
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
 
     def get_cache_key(self, request, view) -> str | None:
         if not isinstance(request.user, OrganizationPrincipal):

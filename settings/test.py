@@ -41,8 +41,15 @@ os.environ.setdefault(
 )
 
 from settings.base import *  # noqa: E402,F403
-from settings.base import DATABASES  # noqa: E402
+from settings.base import CACHES, DATABASES, REST_FRAMEWORK  # noqa: E402
 
 USING_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+# Rates high enough that no functional test is throttled (one test lowers them),
+# and cache keys of this run apart from any other run sharing the Redis.
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    "check": "100000/min",
+    "write": "100000/min",
+}
+CACHES["default"]["KEY_PREFIX"] = f"test-{os.getpid()}"

@@ -1,5 +1,7 @@
 """Bad input gets a clear 4xx with one machine-readable body, and loses nothing."""
 
+import uuid
+
 import pytest
 
 from audit.models import AuditEvent
@@ -111,32 +113,17 @@ def test_revoking_twice_is_a_conflict(moneylog):
 
 
 @pytest.mark.django_db
-def test_throttled_client_gets_429_with_retry_after(moneylog, settings):
-    from django.core.cache import cache
+def test_throttled_client_gets_429_with_retry_after(catalog, settings):
+    from tests.api.conftest import OrgClient
 
-    cache.clear()
-    rates = dict(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], check="2/min")
+    rates = {"check": "2/min", "write": "100/min"}
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": rates,
     }
-    from rest_framework.settings import api_settings
-    from rest_framework.throttling import SimpleRateThrottle
-
-    api_settings.reload()
-    SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
-    try:
-        api = moneylog.api()
-        body = {"subject_ref": "x", "purpose": "spending-analysis", "scopes": ["bank"]}
-        statuses = [api.post("/api/v1/checks/", body, format="json") for _ in range(3)]
-        assert [r.status_code for r in statuses] == [200, 200, 429]
-        assert int(statuses[2]["Retry-After"]) > 0
-        assert _error(statuses[2], 429)["code"] == "throttled"
-    finally:
-        cache.clear()
-        settings.REST_FRAMEWORK = {
-            **settings.REST_FRAMEWORK,
-            "DEFAULT_THROTTLE_RATES": dict(rates, check="6000/min"),
-        }
-        api_settings.reload()
-        SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+    api = OrgClient(f"throttled-{uuid.uuid4().hex[:8]}", "Busy Corp").api()
+    body = {"subject_ref": "x", "purpose": "spending-analysis", "scopes": ["bank"]}
+    responses = [api.post("/api/v1/checks/", body, format="json") for _ in range(3)]
+    assert [r.status_code for r in responses] == [200, 200, 429]
+    assert int(responses[2]["Retry-After"]) > 0
+    assert _error(responses[2], 429)["code"] == "throttled"
