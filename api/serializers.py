@@ -68,7 +68,9 @@ class ConsentCreateInputSerializer(ConsentTermsInputSerializer):
 
 class ConsentRequestCreateInputSerializer(ConsentTermsInputSerializer):
     redirect_uri = serializers.URLField(max_length=2000)
-    state = serializers.CharField(max_length=500, required=False, default="")
+    state = serializers.CharField(
+        max_length=500, required=False, default="", allow_blank=True
+    )
 
     def validate_redirect_uri(self, value: str) -> str:
         if not value.startswith("https://") and not value.startswith(
@@ -162,6 +164,12 @@ class ConsentOutputSerializer(serializers.Serializer):
 
     def get_receipt(self, consent: Consent) -> str:
         return consent_receipt(consent)
+
+
+class ConsentPageOutputSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ConsentOutputSerializer(many=True)
 
 
 class ConsentRequestOutputSerializer(serializers.Serializer):

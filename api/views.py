@@ -74,8 +74,9 @@ class ConsentCollectionView(OrganizationView):
         return ["consents:read"] if self.request.method == "GET" else ["consents:write"]
 
     @extend_schema(
+        operation_id="consents_list",
         parameters=[s.ConsentListQuerySerializer],
-        responses=s.ConsentOutputSerializer(many=True),
+        responses=s.ConsentPageOutputSerializer,
     )
     def get(self, request: Request) -> Response:
         """Consents in which the caller is the recipient or a named holder."""

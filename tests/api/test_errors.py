@@ -127,3 +127,9 @@ def test_throttled_client_gets_429_with_retry_after(catalog, settings):
     assert [r.status_code for r in responses] == [200, 200, 429]
     assert int(responses[2]["Retry-After"]) > 0
     assert _error(responses[2], 429)["code"] == "throttled"
+
+
+def test_openapi_schema_is_valid_and_complete(db):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")

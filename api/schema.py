@@ -1,0 +1,58 @@
+"""OpenAPI details drf-spectacular cannot infer: auth, errors, strict request bodies."""
+
+from drf_spectacular.contrib.django_oauth_toolkit import DjangoOAuthToolkitScheme
+
+_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "fields"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "fields": {"type": "object", "additionalProperties": True},
+            },
+        }
+    },
+}
+_ERROR_STATUSES = {
+    "400": "Invalid request: the fields say what is wrong.",
+    "401": "No valid access token.",
+    "403": "The token lacks the scope, or the organization is suspended.",
+    "404": "Not found, or not one of the caller's objects.",
+    "405": "Method not allowed.",
+    "409": "The consent's state does not allow this.",
+    "429": "Too many requests; retry after `Retry-After` seconds.",
+}
+
+
+class OrganizationAuthenticationScheme(DjangoOAuthToolkitScheme):
+    target_class = "api.authentication.OrganizationAuthentication"
+    name = "oauth2"
+
+
+def add_error_responses(result, generator, request, public):
+    """Every API operation may answer with the common error body."""
+    components = result.setdefault("components", {}).setdefault("schemas", {})
+    components["Error"] = _ERROR_SCHEMA
+    reference = {"$ref": "#/components/schemas/Error"}
+    for path, operations in result.get("paths", {}).items():
+        if not path.startswith("/api/v1/") or path.endswith(("/schema/", "/docs/")):
+            continue
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for status, description in _ERROR_STATUSES.items():
+                responses.setdefault(
+                    status,
+                    {
+                        "description": description,
+                        "content": {"application/json": {"schema": reference}},
+                    },
+                )
+    for name, schema in components.items():
+        # Request bodies refuse unknown fields (StrictInputSerializer).
+        if name.endswith("Request") and schema.get("type") == "object":
+            schema["additionalProperties"] = False
+    return result
