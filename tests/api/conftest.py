@@ -46,6 +46,37 @@ class OrgClient:
         return client
 
 
+def post_ok(api: APIClient, path: str, body: dict) -> dict:
+    """POST that must succeed with 201; returns the JSON body."""
+    response = api.post(path, body, format="json")
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def record_consent(api: APIClient, **fields) -> dict:
+    """Record an organization-collected consent with sensible defaults."""
+    body = {
+        "subject_ref": "ml-0001",
+        "purpose": "spending-analysis",
+        "scopes": ["bank.deposit"],
+        "evidence": {"channel": "mobile-app", "screen": "consent-v3"},
+        **fields,
+    }
+    return post_ok(api, "/api/v1/consents/", body)
+
+
+def ask_consent(api: APIClient, **fields) -> dict:
+    body = {
+        "subject_ref": "ml-0002",
+        "purpose": "spending-analysis",
+        "scopes": ["card.bills"],
+        "redirect_uri": "https://moneylog.example/consents/done",
+        "state": "xyz",
+        **fields,
+    }
+    return post_ok(api, "/api/v1/consent-requests/", body)
+
+
 @pytest.fixture
 def moneylog(catalog):
     return OrgClient("moneylog", "머니로그")

@@ -6,44 +6,23 @@ import pytest
 from rest_framework.test import APIClient
 
 from consents import services
+from tests.api.conftest import ask_consent, record_consent
 from tests.factories import TESTER
-
-EVIDENCE = {"channel": "web", "form": "signup-v2"}
 
 
 @pytest.fixture
 def consent_id(moneylog, hanbit):
-    response = moneylog.api().post(
-        "/api/v1/consents/",
-        {
-            "subject_ref": "ml-1",
-            "subject_identifier": "person@example.kr",
-            "purpose": "spending-analysis",
-            "scopes": ["bank.deposit"],
-            "holders": ["hanbit-bank"],
-            "evidence": EVIDENCE,
-        },
-        format="json",
-    )
-    assert response.status_code == 201, response.content
-    return response.json()["id"]
+    return record_consent(
+        moneylog.api(),
+        subject_ref="ml-1",
+        subject_identifier="person@example.kr",
+        holders=["hanbit-bank"],
+    )["id"]
 
 
 @pytest.fixture
 def request_id(moneylog):
-    response = moneylog.api().post(
-        "/api/v1/consent-requests/",
-        {
-            "subject_ref": "ml-2",
-            "purpose": "spending-analysis",
-            "scopes": ["bank.deposit"],
-            "redirect_uri": "https://moneylog.example/cb",
-            "state": "s1",
-        },
-        format="json",
-    )
-    assert response.status_code == 201, response.content
-    return response.json()["id"]
+    return ask_consent(moneylog.api(), subject_ref="ml-2")["id"]
 
 
 def _routes(consent_id: str, request_id: str) -> list[tuple[str, str, str, dict]]:

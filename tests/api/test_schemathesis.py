@@ -13,7 +13,7 @@ import pytest
 import schemathesis
 
 from cmp.wsgi import application
-from tests.api.conftest import OrgClient
+from tests.api.conftest import OrgClient, ask_consent, record_consent
 
 SCHEMA_PATH = "/api/v1/schema/?format=json"
 SEED = 20260101
@@ -26,7 +26,6 @@ CHECKS = (
     "content_type_conformance",
     "response_schema_conformance",
 )
-EVIDENCE = {"channel": "mobile-app", "screen": "consent-v3", "at": "2026-11-01T10:00Z"}
 
 
 @pytest.fixture
@@ -51,32 +50,14 @@ def api_schema(committed_catalog, settings, request):
     recipient = OrgClient("moneylog", "머니로그")
     OrgClient("hanbit-bank", "한빛은행")
     api = recipient.api()
-    created = api.post(
-        "/api/v1/consents/",
-        {
-            "subject_ref": "ml-0001",
-            "subject_identifier": "minji@example.kr",
-            "purpose": "spending-analysis",
-            "scopes": ["bank.deposit", "card.bills"],
-            "holders": ["hanbit-bank"],
-            "duration_days": 90,
-            "evidence": EVIDENCE,
-        },
-        format="json",
+    consent = record_consent(
+        api,
+        subject_identifier="minji@example.kr",
+        scopes=["bank.deposit", "card.bills"],
+        holders=["hanbit-bank"],
+        duration_days=90,
     )
-    assert created.status_code == 201, created.content
-    asked = api.post(
-        "/api/v1/consent-requests/",
-        {
-            "subject_ref": "ml-0002",
-            "purpose": "spending-analysis",
-            "scopes": ["card.bills"],
-            "redirect_uri": "https://moneylog.example/consents/done",
-            "state": "xyz",
-        },
-        format="json",
-    )
-    assert asked.status_code == 201, asked.content
+    asked = ask_consent(api)
 
     config = schemathesis.Config.from_dict(
         {
@@ -95,8 +76,8 @@ def api_schema(committed_catalog, settings, request):
             # Real values half of the time, so calls get past validation and lookups
             # and reach the data: the consent and request above, the demo catalog.
             "dictionaries": {
-                "consent-ids": {"values": [created.json()["id"]]},
-                "request-ids": {"values": [asked.json()["id"]]},
+                "consent-ids": {"values": [consent["id"]]},
+                "request-ids": {"values": [asked["id"]]},
                 "subject-refs": {"values": ["ml-0001", "ml-0002"]},
                 "purposes": {
                     "values": [p["code"] for p in committed_catalog["purposes"]]
