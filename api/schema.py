@@ -1,6 +1,7 @@
 """OpenAPI details drf-spectacular cannot infer: auth, errors, strict request bodies."""
 
-from drf_spectacular.contrib.django_oauth_toolkit import DjangoOAuthToolkitScheme
+from django.conf import settings
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 _ERROR_SCHEMA = {
     "type": "object",
@@ -28,9 +29,24 @@ _ERROR_STATUSES = {
 }
 
 
-class OrganizationAuthenticationScheme(DjangoOAuthToolkitScheme):
+class OrganizationAuthenticationScheme(OpenApiAuthenticationExtension):
     target_class = "api.authentication.OrganizationAuthentication"
     name = "oauth2"
+
+    def get_security_requirement(self, auto_schema):
+        scopes = getattr(auto_schema.view, "required_scopes", [])
+        return {self.name: list(scopes) if isinstance(scopes, list) else []}
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "oauth2",
+            "flows": {
+                "clientCredentials": {
+                    "tokenUrl": "/o/token/",
+                    "scopes": dict(settings.OAUTH2_PROVIDER["SCOPES"]),
+                }
+            },
+        }
 
 
 def add_error_responses(result, generator, request, public):

@@ -42,3 +42,27 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.sequence} {self.action} by {self.actor}"
+
+
+class PendingEvent(models.Model):
+    """A check's audit event, durable but not yet chained.
+
+    Checks are the hot path: they write here without taking the chain's lock (and
+    without waiting for the WAL flush), and `seal_pending_events` moves rows into
+    `AuditEvent` in batches, in order. A row leaves this table only in the same
+    transaction that appends it to the chain.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    event_id = models.UUIDField(unique=True)
+    occurred_at = models.DateTimeField()
+    actor = models.CharField(max_length=100)
+    action = models.CharField(max_length=64)
+    subject = models.CharField(max_length=64, blank=True, default="")
+    recipient = models.CharField(max_length=32, blank=True, default="")
+    purpose = models.CharField(max_length=100, blank=True, default="")
+    consent_id = models.UUIDField(null=True, blank=True)
+    payload = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"pending {self.action} {self.event_id}"

@@ -248,6 +248,10 @@ class Consent(models.Model):
     scopes = models.ManyToManyField(
         Scope, through="ConsentScope", related_name="consents"
     )
+    # Frozen copies of the two relations above, written once at grant: a consent's
+    # terms never change, and the check reads them without extra queries.
+    scope_codes = models.JSONField(default=list, editable=False)
+    holder_codes = models.JSONField(default=list, editable=False)
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.ACTIVE
     )

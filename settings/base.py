@@ -117,6 +117,11 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
+    "seal-audit-events": {
+        "task": "audit.tasks.seal_pending_events_task",
+        "schedule": env.float("CMP_SEAL_INTERVAL_SECONDS", default=1.0),
+        "options": {"expires": 10},
+    },
     "expire-due-consents": {
         "task": "consents.tasks.expire_due_consents_task",
         "schedule": env.float("CMP_EXPIRY_INTERVAL_SECONDS", default=60.0),

@@ -6,6 +6,7 @@ from django.db import connections
 from django.db.models.signals import post_migrate
 
 from audit.db_guard import install_guards, suspend_guards
+from consents.catalog_cache import clear_catalog_cache
 from consents.management.commands.load_catalog import DEMO_CATALOG
 from consents.services import load_catalog
 from tests.factories import TESTER, OrganizationFactory, make_subject
@@ -23,6 +24,15 @@ def _reinstall_guards(sender, using="default", **kwargs) -> None:
 
 
 post_migrate.connect(_reinstall_guards, dispatch_uid="tests-reinstall-audit-guards")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_catalog_cache():
+    # Each test's database is rolled back; the process-wide snapshot must not
+    # outlive it.
+    clear_catalog_cache()
+    yield
+    clear_catalog_cache()
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from audit.actors import Actor
 from audit.services import record_event
+from consents.catalog_cache import clear_catalog_cache
 from consents.errors import ValidationError
 from consents.models import ConsentRequest, Purpose, PurposeVersion, Scope
 
@@ -121,6 +122,7 @@ def load_catalog(*, catalog: Any, actor: Actor) -> CatalogChanges:
             _load_scopes(_entries(catalog, "scopes"), changes)
             for item in _entries(catalog, "purposes"):
                 _load_purpose(item, actor, changes)
+        clear_catalog_cache()
     except KeyError as exc:
         raise ValidationError(
             f"catalog entry lacks {exc}", fields={"catalog": [f"missing {exc}"]}

@@ -295,6 +295,8 @@ def grant_consent(
         recipient=recipient,
         purpose=version.purpose,
         purpose_version=version,
+        scope_codes=sorted(scope.code for scope in scopes),
+        holder_codes=sorted(holder.code for holder in holders),
         status=Status.ACTIVE,
         granted_at=now,
         starts_at=starts,

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from audit.actors import Actor
 from audit.models import AuditEvent
+from audit.services import seal_pending_events
 from consents import services
 from consents.decisions import Reason
 from consents.errors import ValidationError
@@ -35,6 +36,7 @@ def test_recipient_is_allowed_under_an_active_consent(subject, recipient):
     assert decision.consent_id == consent.id
     assert decision.expires_at == consent.expires_at
     assert decision.missing_scopes == []
+    assert seal_pending_events() == 1
     event = AuditEvent.objects.get(event_id=decision.decision_id)
     assert event.action == "consent.checked"
     assert event.payload["allowed"] is True
@@ -286,6 +288,7 @@ def test_every_check_is_audited_allowed_or_not(subject, recipient):
     check(recipient, ref(recipient, subject))
     check(recipient, "unknown")
     check(recipient, ref(recipient, subject), purpose="credit-scoring")
+    assert seal_pending_events() == 3
     events = AuditEvent.objects.filter(sequence__gt=before).order_by("sequence")
     assert [e.payload["allowed"] for e in events] == [True, False, False]
     assert [e.payload["reason"] for e in events] == [
@@ -300,6 +303,7 @@ def test_check_payload_holds_no_personal_data(recipient):
     person = make_subject(name="김비밀")
     make_consent(subject=person, recipient=recipient)
     decision = check(recipient, ref(recipient, person))
+    seal_pending_events()
     event = AuditEvent.objects.get(event_id=decision.decision_id)
     assert "김비밀" not in str(event.payload)
     assert event.subject == person.pseudonym

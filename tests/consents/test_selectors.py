@@ -2,6 +2,7 @@
 
 import pytest
 
+from audit.services import seal_pending_events
 from consents import selectors, services
 from tests.factories import TESTER, make_consent, make_subject, ref
 
@@ -65,6 +66,7 @@ def test_history_and_activity_come_from_the_audit_trail(subject, recipient):
         purpose_code="spending-analysis",
         scope_codes=["bank.deposit"],
     )
+    seal_pending_events()
     services.revoke_consent(consent_id=consent.id, actor=TESTER)
     history = [e.action for e in selectors.consent_history(consent.id)]
     assert history == ["consent.granted", "consent.checked", "consent.revoked"]

@@ -5,7 +5,8 @@ from unittest import mock
 import pytest
 from django.db import transaction
 
-from audit.models import AuditEvent
+from audit.models import AuditEvent, PendingEvent
+from audit.services import seal_pending_events
 from consents import services
 from consents.models import Consent, Transfer
 from tests.factories import TESTER, make_consent, ref
@@ -21,6 +22,7 @@ def consent(subject, recipient, bank):
 def _events_during(call):
     before = AuditEvent.objects.count()
     call()
+    seal_pending_events()  # checks stage their event; sealing chains it
     return list(AuditEvent.objects.order_by("sequence")[before:])
 
 
@@ -51,6 +53,7 @@ def test_each_service_call_leaves_exactly_one_event(
     if name == "resume":
         services.pause_consent(consent_id=consent.id, actor=TESTER)
     decision = _check(bank, subject, recipient) if name == "transfer" else None
+    seal_pending_events()
     calls = {
         "pause": lambda: services.pause_consent(consent_id=consent.id, actor=TESTER),
         "resume": lambda: services.resume_consent(consent_id=consent.id, actor=TESTER),
@@ -138,3 +141,17 @@ def test_record_event_refuses_to_run_outside_a_transaction(consent):
     ):
         fake.in_atomic_block = False
         record_event(action="x", actor=SYSTEM)
+
+
+def test_a_check_stages_exactly_one_event_that_sealing_chains(
+    consent, subject, recipient, bank
+):
+    chained = AuditEvent.objects.count()
+    decision = _check(bank, subject, recipient)
+    staged = PendingEvent.objects.get()
+    assert (staged.event_id, staged.action) == (decision.decision_id, "consent.checked")
+    assert AuditEvent.objects.count() == chained
+    assert seal_pending_events() == 1
+    assert not PendingEvent.objects.exists()
+    assert AuditEvent.objects.get(sequence=chained + 1).event_id == decision.decision_id
+    assert seal_pending_events() == 0
