@@ -31,6 +31,7 @@ class CatalogSnapshot:
 
 _lock = threading.Lock()
 _snapshot: CatalogSnapshot | None = None
+_last_miss_reload = float("-inf")
 
 
 def _load() -> CatalogSnapshot:
@@ -46,20 +47,24 @@ def _load() -> CatalogSnapshot:
 
 def catalog(*, missing: bool = False) -> CatalogSnapshot:
     """The current snapshot; `missing=True` asks for a reload after a miss."""
-    global _snapshot
+    global _snapshot, _last_miss_reload
     snapshot = _snapshot
     now = time.monotonic()
     stale = snapshot is None or now - snapshot.loaded_at > TTL_SECONDS
-    retry = missing and snapshot is not None
-    if stale or (retry and now - snapshot.loaded_at > _RELOAD_AT_MOST_EVERY):
+    # Garbage codes must not turn every request into a reload: one a second.
+    retry = missing and now - _last_miss_reload > _RELOAD_AT_MOST_EVERY
+    if stale or retry:
         with _lock:
             _snapshot = snapshot = _load()
+            if retry:
+                _last_miss_reload = now
     return snapshot
 
 
 def clear_catalog_cache(**_: object) -> None:
-    global _snapshot
+    global _snapshot, _last_miss_reload
     _snapshot = None
+    _last_miss_reload = float("-inf")
 
 
 for _model in (Scope, Purpose, Organization):

@@ -317,3 +317,32 @@ def test_the_same_check_by_a_subject_actor_kind_is_recorded(subject, recipient):
     event = AuditEvent.objects.filter(action="consent.revoked").get()
     assert event.actor == f"subject:{subject.pseudonym}"
     assert event.payload == {"from": "active", "to": "revoked", "reason": "done"}
+
+
+def test_a_scope_added_after_the_snapshot_is_known_at_once(subject, recipient):
+    from consents.models import Scope
+
+    make_consent(subject=subject, recipient=recipient, scopes=["bank.deposit"])
+    assert check(recipient, ref(recipient, subject)).allowed  # snapshot loaded
+    Scope.objects.bulk_create(
+        [Scope(code="bank.deposit.fx", name_ko="외화", name_en="FX")]
+    )
+    decision = check(recipient, ref(recipient, subject), scopes=["bank.deposit.fx"])
+    assert decision.allowed
+
+
+def test_marking_a_scope_sensitive_applies_to_the_next_check(
+    subject, recipient, catalog
+):
+    import copy
+
+    make_consent(subject=subject, recipient=recipient, scopes=["card"])
+    reference = ref(recipient, subject)
+    assert check(recipient, reference, scopes=["card.points"]).allowed
+    changed = copy.deepcopy(catalog)
+    for scope in changed["scopes"]:
+        if scope["code"] == "card.points":
+            scope["sensitive"] = True
+    services.load_catalog(catalog=changed, actor=TESTER)
+    decision = check(recipient, reference, scopes=["card.points"])
+    assert decision.missing_scopes == ["card.points"]

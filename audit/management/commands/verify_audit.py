@@ -2,6 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from audit.models import PendingEvent
 from audit.verification import verify_chain
 
 
@@ -21,9 +22,11 @@ class Command(BaseCommand):
                 f"{result.problem} ({result.checked} events verified before it)"
             )
         if not options["json"]:
+            staged = PendingEvent.objects.count()
             self.stdout.write(
                 self.style.SUCCESS(
                     f"audit chain intact: {result.checked} events, "
-                    f"head {result.head_sequence} {result.head_hash}"
+                    f"head {result.head_sequence} {result.head_hash}; "
+                    f"{staged} staged check events awaiting sealing"
                 )
             )
