@@ -13,11 +13,13 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from audit.models import AuditEvent
+from audit.models import AuditEvent, PendingEvent
+from audit.tasks import seal_pending_events_task
 from consents.models import Consent
+from consents.services import check_consent
 from consents.tasks import expire_due_consents_task
 from tests.conftest import requires_postgres
-from tests.factories import OrganizationFactory, make_consent, make_subject
+from tests.factories import OrganizationFactory, make_consent, make_subject, ref
 from tests.processes import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,12 +43,21 @@ def _worker_env() -> dict[str, str]:
 @requires_postgres
 @requires_redis
 @pytest.mark.slow
-def test_worker_expires_due_consents_through_the_broker(committed_catalog):
+def test_worker_expires_and_seals_through_the_broker(committed_catalog):
+    recipient = OrganizationFactory(code="moneylog")
+    subject = make_subject()
     consent = make_consent(
-        subject=make_subject(),
-        recipient=OrganizationFactory(code="moneylog"),
+        subject=subject,
+        recipient=recipient,
         expires_at=timezone.now() + timedelta(seconds=1),
     )
+    decision = check_consent(
+        caller=recipient,
+        subject_ref=ref(recipient, subject),
+        purpose_code="spending-analysis",
+        scope_codes=["bank.deposit"],
+    )
+    assert decision.allowed
     queue = f"test-{uuid.uuid4().hex[:8]}"
     worker = subprocess.Popen(
         [
@@ -80,5 +91,12 @@ def test_worker_expires_due_consents_through_the_broker(committed_catalog):
         assert status == "expired"
         event = AuditEvent.objects.get(action="consent.expired", consent_id=consent.id)
         assert event.actor == "system:cmp"
+
+        seal_pending_events_task.apply_async(queue=queue)
+        for _ in range(240):
+            if not PendingEvent.objects.exists() or time.monotonic() > deadline:
+                break
+            time.sleep(0.25)
+        assert AuditEvent.objects.filter(event_id=decision.decision_id).exists()
     finally:
         stop_process(worker)
