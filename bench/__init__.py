@@ -1,0 +1,1 @@
+"""Benchmarks; importable so that gunicorn can load the bench settings and URLs."""
