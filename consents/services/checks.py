@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime
 
-from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from audit.actors import Actor
@@ -23,7 +22,7 @@ from consents.decisions import (
     evaluate,
 )
 from consents.errors import ValidationError
-from consents.models import Consent, ConsentHolder, Organization, SubjectReference
+from consents.models import Consent, Organization, SubjectReference
 from consents.selectors import uses_today
 
 
@@ -48,45 +47,45 @@ def _known_codes(scopes: Sequence[str], counterparty: str | None) -> CatalogSnap
     )
 
 
+# The decision's one query, hand-written because it runs on every check: the
+# caller's reference, the person, each consent for the purpose in which the caller
+# is the recipient (or a named holder asking about the recipient), with its frozen
+# terms and both organizations' status. Manager.raw still applies field converters.
+_CANDIDATES_SQL = """
+SELECT c.id, c.status, c.starts_at, c.expires_at, c.granted_at, c.data_from,
+       c.data_to, c.max_uses_per_day, c.scope_codes, c.holder_codes, c.recipient_id,
+       r.code AS recipient_code, r.status AS recipient_status,
+       s.pseudonym AS subject_pseudonym,
+       (SELECT o.status FROM consents_organization o WHERE o.code = %s)
+           AS counterparty_status
+FROM consents_subjectreference ref
+JOIN consents_datasubject s ON s.id = ref.subject_id
+JOIN consents_consent c ON c.subject_id = ref.subject_id
+JOIN consents_purpose p ON p.id = c.purpose_id
+JOIN consents_organization r ON r.id = c.recipient_id
+WHERE ref.organization_id = %s AND ref.reference = %s AND p.code = %s
+  AND c.status <> 'superseded'
+  AND (c.recipient_id = %s
+       OR (r.code = %s AND EXISTS (
+           SELECT 1 FROM consents_consentholder h
+           WHERE h.consent_id = c.id AND h.organization_id = %s)))
+"""
+
+
 def _candidate_rows(
     *, caller: Organization, subject_ref: str, purpose: str, counterparty: str | None
 ) -> list[Consent]:
     """Consents for this person and purpose in which the caller has a role."""
-    role = Q(recipient=caller)
-    if counterparty:
-        named = ConsentHolder.objects.filter(
-            consent=OuterRef("pk"), organization=caller
-        )
-        role |= Q(Exists(named), recipient__code=counterparty)
-    queryset = (
-        Consent.objects.filter(
-            role,
-            subject__references__organization=caller,
-            subject__references__reference=subject_ref,
-            purpose__code=purpose,
-        )
-        .exclude(status=Consent.Status.SUPERSEDED)
-        .select_related("recipient", "subject")
-        .only(
-            "id",
-            "status",
-            "starts_at",
-            "expires_at",
-            "granted_at",
-            "data_from",
-            "data_to",
-            "max_uses_per_day",
-            "scope_codes",
-            "holder_codes",
-            "recipient__code",
-            "recipient__status",
-            "subject__pseudonym",
-        )
-    )
-    if counterparty:
-        status = Organization.objects.filter(code=counterparty).values("status")[:1]
-        queryset = queryset.annotate(counterparty_status=Subquery(status))
-    return list(queryset)
+    params = [
+        counterparty,
+        caller.pk,
+        subject_ref,
+        purpose,
+        caller.pk,
+        counterparty,
+        caller.pk,
+    ]
+    return list(Consent.objects.raw(_CANDIDATES_SQL, params))
 
 
 def _candidate(consent: Consent) -> Candidate:
@@ -95,7 +94,7 @@ def _candidate(consent: Consent) -> Candidate:
         status=consent.status,
         starts_at=consent.starts_at,
         expires_at=consent.expires_at,
-        recipient=consent.recipient.code,
+        recipient=consent.recipient_code,
         holders=frozenset(consent.holder_codes),
         scopes=frozenset(consent.scope_codes),
         data_from=consent.data_from,
@@ -148,7 +147,7 @@ def _decide(
     if not rows:
         reason, pseudonym = _without_consent(caller, subject_ref, purpose, snapshot)
         return ConsentDecision(False, reason), pseudonym
-    pseudonym = rows[0].subject.pseudonym
+    pseudonym = rows[0].subject_pseudonym
     by_id = {row.id: row for row in rows}
     outcomes = []
     for row in rows:
@@ -167,9 +166,9 @@ def _decide(
     best = best_outcome(outcomes)
     consent, row = best.candidate, by_id[best.candidate.id]
     other_status = (
-        getattr(row, "counterparty_status", None)
+        row.counterparty_status
         if row.recipient_id == caller.pk
-        else row.recipient.status
+        else row.recipient_status
     )
     reason = best.reason
     if counterparty and other_status != Organization.Status.ACTIVE:
