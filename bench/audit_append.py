@@ -34,16 +34,19 @@ import platform
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
-from psycopg import sql
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+if str(PROJECT_ROOT) not in sys.path:
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+from bench.scratch import scratch_database  # noqa: E402
+
 DEFAULT_SERVER_URL = "postgres://postgres@127.0.0.1:5432"
 CONNECTION_COUNTS = (1, 4, 8)
 WARMUP_EVENTS = 200
@@ -81,29 +84,6 @@ class Tickets:
 
 
 # --- Scratch database and Django --------------------------------------------------
-
-
-def url_for_database(server_url: str, name: str) -> str:
-    """The server URL with its path replaced by database `name`."""
-    return urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
-
-
-@contextmanager
-def scratch_database(server_url: str) -> Iterator[str]:
-    """Create `cmp_bench_<pid>`, yield its URL, drop it afterwards."""
-    name = f"cmp_bench_{os.getpid()}"
-    admin_url = url_for_database(server_url, "postgres")
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield url_for_database(server_url, name)
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    sql.Identifier(name)
-                )
-            )
 
 
 def setup_django(database_url: str) -> None:
@@ -412,7 +392,9 @@ def run_benchmark(seconds: float, max_events: int) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    with scratch_database(args.database_url) as database_url:
+    with scratch_database(
+        args.database_url, f"cmp_bench_{os.getpid()}"
+    ) as database_url:
         try:
             setup_django(database_url)
             ok = run_benchmark(args.seconds, args.events)

@@ -64,17 +64,16 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import requests
-from psycopg import sql
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
 from bench import check_data as data  # noqa: E402
+from bench.scratch import scratch_database, url_for_database  # noqa: E402
 
 DEFAULT_SERVER_URL = "postgres://postgres@127.0.0.1:5432"
 HOST = "127.0.0.1"
@@ -200,29 +199,6 @@ def require_wrk() -> str:
 
 
 # --- Scratch database and data ----------------------------------------------------
-
-
-def url_for_database(server_url: str, name: str) -> str:
-    """The server URL with its path replaced by database `name`."""
-    return urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
-
-
-@contextmanager
-def scratch_database(server_url: str, size: int) -> Iterator[str]:
-    """Create `cmp_bench_check_<pid>_<size>`, yield its URL, drop it afterwards."""
-    name = f"cmp_bench_check_{os.getpid()}_{size}"
-    admin_url = url_for_database(server_url, "postgres")
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield url_for_database(server_url, name)
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    sql.Identifier(name)
-                )
-            )
 
 
 def server_env(database_url: str) -> dict[str, str]:
@@ -723,7 +699,8 @@ def run_size(
     sys.stdout.flush()
     config = ServerConfig(args.workers, args.worker_class, args.threads)
     sealing = args.background == "celery"
-    with scratch_database(args.database_url, consents) as database_url:
+    scratch_name = f"cmp_bench_check_{os.getpid()}_{consents}"
+    with scratch_database(args.database_url, scratch_name) as database_url:
         env = server_env(database_url)
         dataset, data_seconds = build_dataset(env, consents, workdir)
         print(f"   data ready in {data_seconds:.1f} s; starting gunicorn")
