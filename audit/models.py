@@ -3,7 +3,23 @@ import uuid
 from django.db import models
 
 
-class AuditEvent(models.Model):
+class EventContent(models.Model):
+    """What an audit event says, shared by chained and staged events."""
+
+    occurred_at = models.DateTimeField()
+    actor = models.CharField(max_length=100)
+    action = models.CharField(max_length=64)
+    subject = models.CharField(max_length=64, blank=True, default="")
+    recipient = models.CharField(max_length=32, blank=True, default="")
+    purpose = models.CharField(max_length=100, blank=True, default="")
+    consent_id = models.UUIDField(null=True, blank=True)
+    payload = models.JSONField(default=dict)
+
+    class Meta:
+        abstract = True
+
+
+class AuditEvent(EventContent):
     """One entry of the append-only, hash-chained audit trail.
 
     `sequence` is allocated under a lock by `audit.services.record_event`, so it is
@@ -14,14 +30,6 @@ class AuditEvent(models.Model):
 
     sequence = models.PositiveBigIntegerField(primary_key=True)
     event_id = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
-    occurred_at = models.DateTimeField()
-    actor = models.CharField(max_length=100)
-    action = models.CharField(max_length=64)
-    subject = models.CharField(max_length=64, blank=True, default="")
-    recipient = models.CharField(max_length=32, blank=True, default="")
-    purpose = models.CharField(max_length=100, blank=True, default="")
-    consent_id = models.UUIDField(null=True, blank=True)
-    payload = models.JSONField(default=dict)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
@@ -44,7 +52,7 @@ class AuditEvent(models.Model):
         return f"#{self.sequence} {self.action} by {self.actor}"
 
 
-class PendingEvent(models.Model):
+class PendingEvent(EventContent):
     """A check's audit event, durable but not yet chained.
 
     Checks are the hot path: they write here without taking the chain's lock (and
@@ -55,14 +63,6 @@ class PendingEvent(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     event_id = models.UUIDField(unique=True)
-    occurred_at = models.DateTimeField()
-    actor = models.CharField(max_length=100)
-    action = models.CharField(max_length=64)
-    subject = models.CharField(max_length=64, blank=True, default="")
-    recipient = models.CharField(max_length=32, blank=True, default="")
-    purpose = models.CharField(max_length=100, blank=True, default="")
-    consent_id = models.UUIDField(null=True, blank=True)
-    payload = models.JSONField(default=dict)
 
     def __str__(self) -> str:
         return f"pending {self.action} {self.event_id}"

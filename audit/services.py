@@ -30,6 +30,44 @@ def _lock_head() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_APPEND_LOCK_KEY])
 
 
+def _content(
+    *,
+    action: str,
+    actor: Actor,
+    subject: str,
+    recipient: str,
+    purpose: str,
+    consent_id: UUID | None,
+    payload: Mapping[str, Any] | None,
+    occurred_at: datetime | None = None,
+) -> dict[str, Any]:
+    """A new event's content, with its id and time; payload values are checked."""
+    body = dict(payload or {})
+    check_payload(body)
+    return {
+        "event_id": uuid.uuid4(),
+        "occurred_at": occurred_at or timezone.now(),
+        "actor": str(actor),
+        "action": action,
+        "subject": subject,
+        "recipient": recipient,
+        "purpose": purpose,
+        "consent_id": consent_id,
+        "payload": body,
+    }
+
+
+def _chained(content: dict[str, Any], sequence: int, prev_hash: str) -> AuditEvent:
+    fields = {"sequence": sequence, **content, "prev_hash": prev_hash}
+    return AuditEvent(**fields, hash=event_hash(**fields))
+
+
+def _head() -> tuple[int, str]:
+    """The last sequence number and hash; call with the append lock held."""
+    last = AuditEvent.objects.order_by("-sequence").values_list("sequence", "hash")
+    return last.first() or (0, GENESIS_HASH)
+
+
 def record_event(
     *,
     action: str,
@@ -44,26 +82,21 @@ def record_event(
     """Append one event to the chain, inside the caller's transaction."""
     if not connection.in_atomic_block:
         raise RuntimeError("record_event must run inside the change's transaction")
-    body = dict(payload or {})
-    check_payload(body)
+    content = _content(
+        action=action,
+        actor=actor,
+        subject=subject,
+        recipient=recipient,
+        purpose=purpose,
+        consent_id=consent_id,
+        payload=payload,
+        occurred_at=occurred_at,
+    )
     _lock_head()
-    head = AuditEvent.objects.order_by("-sequence").values_list("sequence", "hash")
-    last = head.first()
-    sequence, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
-    fields = {
-        "sequence": sequence,
-        "event_id": uuid.uuid4(),
-        "occurred_at": occurred_at or timezone.now(),
-        "actor": str(actor),
-        "action": action,
-        "subject": subject,
-        "recipient": recipient,
-        "purpose": purpose,
-        "consent_id": consent_id,
-        "payload": body,
-        "prev_hash": prev_hash,
-    }
-    return AuditEvent.objects.create(**fields, hash=event_hash(**fields))
+    sequence, prev_hash = _head()
+    event = _chained(content, sequence + 1, prev_hash)
+    event.save(force_insert=True)
+    return event
 
 
 _STAGE_SQL = """
@@ -93,24 +126,36 @@ def stage_event(
     crash of the web process; only a crash of the database server inside that
     window could lose it. Grants, revocations and transfers never come here.
     """
-    body = dict(payload or {})
-    check_payload(body)
-    fields = {
-        "event_id": uuid.uuid4(),
-        "occurred_at": timezone.now(),
-        "actor": str(actor),
-        "action": action,
-        "subject": subject,
-        "recipient": recipient,
-        "purpose": purpose,
-        "consent_id": consent_id,
-    }
+    content = _content(
+        action=action,
+        actor=actor,
+        subject=subject,
+        recipient=recipient,
+        purpose=purpose,
+        consent_id=consent_id,
+        payload=payload,
+    )
     if connection.vendor == "postgresql":
+        values = [*content.values()]
+        values[-1] = json.dumps(values[-1])
         with connection.cursor() as cursor:
-            cursor.execute(_STAGE_SQL, [*fields.values(), json.dumps(body)])
+            cursor.execute(_STAGE_SQL, values)
     else:
-        PendingEvent.objects.create(**fields, payload=body)
-    return fields["event_id"]
+        PendingEvent.objects.create(**content)
+    return content["event_id"]
+
+
+_CONTENT_FIELDS = (
+    "event_id",
+    "occurred_at",
+    "actor",
+    "action",
+    "subject",
+    "recipient",
+    "purpose",
+    "consent_id",
+    "payload",
+)
 
 
 def seal_pending_events(*, batch_size: int = 2000, max_batches: int = 100) -> int:
@@ -120,37 +165,20 @@ def seal_pending_events(*, batch_size: int = 2000, max_batches: int = 100) -> in
         with transaction.atomic():
             _lock_head()
             batch = list(
-                PendingEvent.objects.select_for_update(skip_locked=True).order_by("id")[
-                    :batch_size
-                ]
+                PendingEvent.objects.select_for_update(skip_locked=True)
+                .order_by("id")
+                .values("id", *_CONTENT_FIELDS)[:batch_size]
             )
             if not batch:
                 return sealed
-            last = (
-                AuditEvent.objects.order_by("-sequence")
-                .values_list("sequence", "hash")
-                .first()
-            )
-            sequence, prev_hash = last if last else (0, GENESIS_HASH)
+            sequence, prev_hash = _head()
             events = []
-            for pending in batch:
+            for row in batch:
                 sequence += 1
-                fields = {
-                    "sequence": sequence,
-                    "event_id": pending.event_id,
-                    "occurred_at": pending.occurred_at,
-                    "actor": pending.actor,
-                    "action": pending.action,
-                    "subject": pending.subject,
-                    "recipient": pending.recipient,
-                    "purpose": pending.purpose,
-                    "consent_id": pending.consent_id,
-                    "payload": pending.payload,
-                    "prev_hash": prev_hash,
-                }
-                prev_hash = event_hash(**fields)
-                events.append(AuditEvent(**fields, hash=prev_hash))
+                content = {name: row[name] for name in _CONTENT_FIELDS}
+                events.append(_chained(content, sequence, prev_hash))
+                prev_hash = events[-1].hash
             AuditEvent.objects.bulk_create(events)
-            PendingEvent.objects.filter(pk__in=[p.pk for p in batch]).delete()
+            PendingEvent.objects.filter(pk__in=[row["id"] for row in batch]).delete()
         sealed += len(batch)
     return sealed
