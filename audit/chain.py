@@ -12,6 +12,18 @@ from uuid import UUID
 
 FORMAT_VERSION = 1
 GENESIS_HASH = "0" * 64
+# What an event says, as opposed to where it sits in the chain.
+CONTENT_FIELDS = (
+    "event_id",
+    "occurred_at",
+    "actor",
+    "action",
+    "subject",
+    "recipient",
+    "purpose",
+    "consent_id",
+    "payload",
+)
 
 
 def format_time(moment: datetime) -> str:

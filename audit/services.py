@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.actors import Actor
-from audit.chain import GENESIS_HASH, check_payload, event_hash
+from audit.chain import CONTENT_FIELDS, GENESIS_HASH, check_payload, event_hash
 from audit.models import AuditEvent, PendingEvent
 
 # Arbitrary constant naming the one advisory lock that serialises appends.
@@ -145,19 +145,6 @@ def stage_event(
     return content["event_id"]
 
 
-_CONTENT_FIELDS = (
-    "event_id",
-    "occurred_at",
-    "actor",
-    "action",
-    "subject",
-    "recipient",
-    "purpose",
-    "consent_id",
-    "payload",
-)
-
-
 def seal_pending_events(*, batch_size: int = 2000, max_batches: int = 100) -> int:
     """Append staged events to the chain in staging order; safe to run concurrently."""
     sealed = 0
@@ -167,7 +154,7 @@ def seal_pending_events(*, batch_size: int = 2000, max_batches: int = 100) -> in
             batch = list(
                 PendingEvent.objects.select_for_update(skip_locked=True)
                 .order_by("id")
-                .values("id", *_CONTENT_FIELDS)[:batch_size]
+                .values("id", *CONTENT_FIELDS)[:batch_size]
             )
             if not batch:
                 return sealed
@@ -175,7 +162,7 @@ def seal_pending_events(*, batch_size: int = 2000, max_batches: int = 100) -> in
             events = []
             for row in batch:
                 sequence += 1
-                content = {name: row[name] for name in _CONTENT_FIELDS}
+                content = {name: row[name] for name in CONTENT_FIELDS}
                 events.append(_chained(content, sequence, prev_hash))
                 prev_hash = events[-1].hash
             AuditEvent.objects.bulk_create(events)

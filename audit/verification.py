@@ -4,23 +4,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from audit.chain import GENESIS_HASH, event_hash
+from audit.chain import CONTENT_FIELDS, GENESIS_HASH, event_hash
 from audit.models import AuditEvent
 
-_FIELDS = (
-    "sequence",
-    "event_id",
-    "occurred_at",
-    "actor",
-    "action",
-    "subject",
-    "recipient",
-    "purpose",
-    "consent_id",
-    "payload",
-    "prev_hash",
-    "hash",
-)
+_FIELDS = ("sequence", *CONTENT_FIELDS, "prev_hash", "hash")
 
 
 @dataclass(frozen=True)
