@@ -60,11 +60,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
+    message, fields = _flatten(exc.detail)
+    codes = exc.get_codes()
     if isinstance(exc, exceptions.ValidationError):
-        message, fields = _flatten(exc.detail)
         code = "invalid"
     else:
-        message, fields = _flatten(exc.detail)
-        code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
+        code = codes if isinstance(codes, str) else exc.default_code
     response.data = error_body(code, message, fields)
     return response

@@ -26,6 +26,13 @@ CONTENT_FIELDS = (
 )
 
 
+def canonical_json(document: Mapping[str, Any]) -> bytes:
+    """Sorted keys, no whitespace, UTF-8: equal documents give equal bytes."""
+    return json.dumps(
+        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode("utf-8")
+
+
 def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
@@ -59,9 +66,7 @@ def canonical_bytes(
         "payload": payload,
         "prev_hash": prev_hash,
     }
-    return json.dumps(
-        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode("utf-8")
+    return canonical_json(document)
 
 
 def event_hash(**fields: Any) -> str:

@@ -6,6 +6,7 @@ from django.shortcuts import render
 from django.views.defaults import page_not_found
 from django.views.defaults import server_error as default_server_error
 
+from api.errors import error_body
 from audit.signing import jwks
 
 
@@ -27,17 +28,13 @@ def _wants_json(request: HttpRequest) -> bool:
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """API paths answer in the API's error format, pages in HTML."""
     if _wants_json(request):
-        body = {"error": {"code": "not_found", "message": "Not found.", "fields": {}}}
-        return JsonResponse(body, status=404)
+        return JsonResponse(error_body("not_found", "Not found."), status=404)
     return page_not_found(request, exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if _wants_json(request):
-        body = {
-            "error": {"code": "server_error", "message": "Server error.", "fields": {}}
-        }
-        return JsonResponse(body, status=500)
+        return JsonResponse(error_body("server_error", "Server error."), status=500)
     return default_server_error(request)
 
 

@@ -205,13 +205,9 @@ class ConsentQuerySet(models.QuerySet):
         raise ConsentImmutableError("consents are never deleted; revoke them instead")
 
     def update(self, **kwargs):
-        # Only the services move status, through `_transition`, which calls this
-        # with `_service=True` so that ad-hoc bulk edits cannot bypass the rules.
-        if not kwargs.pop("_service", False):
-            raise ConsentImmutableError(
-                "consents change only through consents.services"
-            )
-        return super().update(**kwargs)
+        # Services change one locked consent at a time through Consent.save;
+        # a bulk update would bypass the transition rules and the audit event.
+        raise ConsentImmutableError("consents change only through consents.services")
 
 
 class Consent(models.Model):

@@ -24,20 +24,26 @@ from consents.decisions import (
 from consents.errors import ValidationError
 from consents.models import Consent, Organization, SubjectReference
 from consents.selectors import uses_today
+from consents.services.lifecycle import validate_window
 
 
 def _known_codes(scopes: Sequence[str], counterparty: str | None) -> CatalogSnapshot:
     """The catalog snapshot, after making sure every code asked about exists."""
-    snapshot = catalog()
-    for attempt in (1, 2):
+
+    def gaps(snapshot: CatalogSnapshot) -> tuple[list[str], bool]:
         unknown = sorted(set(scopes) - snapshot.scopes)
         stranger = (
             counterparty is not None and counterparty not in snapshot.organizations
         )
-        if not unknown and not stranger:
-            return snapshot
-        if attempt == 1:
-            snapshot = catalog(missing=True)
+        return unknown, stranger
+
+    snapshot = catalog()
+    unknown, stranger = gaps(snapshot)
+    if unknown or stranger:
+        snapshot = catalog(missing=True)
+        unknown, stranger = gaps(snapshot)
+    if not unknown and not stranger:
+        return snapshot
     if unknown:
         raise ValidationError(
             "unknown scopes", fields={"scopes": [f"unknown scope {c}" for c in unknown]}
@@ -213,8 +219,7 @@ def check_consent(
     scopes = sorted(set(scope_codes))
     if not scopes:
         raise ValidationError("no scopes", fields={"scopes": ["at least one scope"]})
-    if data_from and data_to and data_to < data_from:
-        raise ValidationError("bad window", fields={"data_to": ["before data_from"]})
+    validate_window(data_from, data_to)
     if counterparty == caller.code:
         raise ValidationError(
             "counterparty is the caller",

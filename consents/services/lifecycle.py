@@ -196,6 +196,12 @@ def validate_terms(
     return version, scopes, holders
 
 
+def validate_window(data_from: date | None, data_to: date | None) -> None:
+    """A data window, where given on both ends, does not end before it starts."""
+    if data_from and data_to and data_to < data_from:
+        raise ValidationError("bad window", fields={"data_to": ["before data_from"]})
+
+
 def validate_period(
     *,
     version: PurposeVersion,
@@ -271,8 +277,7 @@ def grant_consent(
         raise ValidationError(
             "evidence required", fields={"evidence": ["say where and how it was given"]}
         )
-    if data_from and data_to and data_to < data_from:
-        raise ValidationError("bad window", fields={"data_to": ["before data_from"]})
+    validate_window(data_from, data_to)
     if max_uses_per_day is not None and max_uses_per_day < 1:
         raise ValidationError("bad limit", fields={"max_uses_per_day": ["at least 1"]})
     version, scopes, holders = validate_terms(

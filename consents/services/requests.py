@@ -12,7 +12,12 @@ from audit.actors import SYSTEM, Actor
 from audit.services import record_event
 from consents.errors import InvalidTransitionError, NotFoundError, ValidationError
 from consents.models import Consent, ConsentRequest, DataSubject, Organization
-from consents.services.lifecycle import grant_consent, validate_period, validate_terms
+from consents.services.lifecycle import (
+    grant_consent,
+    validate_period,
+    validate_terms,
+    validate_window,
+)
 from consents.services.subjects import link_subject_reference
 
 Status = ConsentRequest.Status
@@ -66,8 +71,7 @@ def create_consent_request(
         expires_at=None,
         duration_days=duration_days,
     )
-    if data_from and data_to and data_to < data_from:
-        raise ValidationError("bad window", fields={"data_to": ["before data_from"]})
+    validate_window(data_from, data_to)
     if not subject_ref.strip():
         raise ValidationError("no subject", fields={"subject_ref": ["required"]})
     with transaction.atomic():
