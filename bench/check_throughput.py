@@ -73,6 +73,7 @@ if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
 from bench import check_data as data  # noqa: E402
+from bench.machine import cpu_count, cpu_model  # noqa: E402
 from bench.scratch import scratch_database, url_for_database  # noqa: E402
 
 DEFAULT_SERVER_URL = "postgres://postgres@127.0.0.1:5432"
@@ -110,12 +111,6 @@ class BenchError(RuntimeError):
 
 
 # --- Arguments and environment ----------------------------------------------------
-
-
-def cpu_count() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def parse_sizes(text: str) -> list[int]:
@@ -750,16 +745,6 @@ def git_state() -> str:
 
     dirty = git("status", "--porcelain", "--untracked-files=no")
     return git("log", "--oneline", "-1") + (" (working tree modified)" if dirty else "")
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def postgres_settings(server_url: str) -> dict[str, str]:
