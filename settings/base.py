@@ -83,8 +83,11 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # Server-side parameters let psycopg prepare the hot statements (the check
     # and the token lookup), so PostgreSQL plans them once per connection.
+    # Django turns psycopg's prepared statements off unless asked (for poolers in
+    # transaction mode, which need DB_PREPARE_THRESHOLD unset: set it to 0).
     DATABASES["default"]["OPTIONS"] = {
-        "server_side_binding": env.bool("DB_SERVER_SIDE_BINDING", default=True)
+        "server_side_binding": env.bool("DB_SERVER_SIDE_BINDING", default=True),
+        "prepare_threshold": env.int("DB_PREPARE_THRESHOLD", default=2) or None,
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
