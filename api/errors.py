@@ -14,6 +14,7 @@ _DOMAIN_STATUS = {
     domain.NotFoundError: status.HTTP_404_NOT_FOUND,
     domain.InvalidTransitionError: status.HTTP_409_CONFLICT,
     domain.ConsentNotActiveError: status.HTTP_409_CONFLICT,
+    domain.ConsentStillLiveError: status.HTTP_409_CONFLICT,
     domain.SubjectErasedError: status.HTTP_409_CONFLICT,
     domain.ConsentImmutableError: status.HTTP_409_CONFLICT,
     domain.PurposeVersionFrozenError: status.HTTP_409_CONFLICT,

@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from consents.models import (
+    Acknowledgement,
     Consent,
     ConsentRequest,
     Purpose,
@@ -11,6 +12,7 @@ from consents.models import (
     Scope,
     Transfer,
 )
+from consents.propagation.models import EVENT_TYPES
 from consents.receipts import consent_receipt
 
 
@@ -253,3 +255,72 @@ class ScopeOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Scope
         fields = ["code", "name_ko", "name_en", "sensitive"]
+
+
+class WebhookEndpointInputSerializer(StrictInputSerializer):
+    url = serializers.URLField(max_length=2000)
+    event_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=EVENT_TYPES),
+        allow_empty=False,
+        required=False,
+        help_text="Event types to receive; all of them when omitted.",
+    )
+    sign_ed25519 = serializers.BooleanField(
+        default=False,
+        help_text="Also sign with the platform's Ed25519 key (v1a), see the JWKS.",
+    )
+    description = serializers.CharField(
+        max_length=200, required=False, allow_blank=True
+    )
+
+
+class WebhookEndpointOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    url = serializers.URLField()
+    description = serializers.CharField()
+    event_types = serializers.ListField(child=serializers.CharField())
+    sign_ed25519 = serializers.BooleanField()
+    status = serializers.CharField()
+    disabled_reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class WebhookEndpointCreatedOutputSerializer(WebhookEndpointOutputSerializer):
+    secret = serializers.CharField(
+        help_text="The signing secret (whsec_…). Shown only in this answer."
+    )
+
+
+class DeliveryAttemptOutputSerializer(serializers.Serializer):
+    attempted_at = serializers.DateTimeField()
+    status_code = serializers.IntegerField(allow_null=True)
+    latency_ms = serializers.IntegerField()
+    error = serializers.CharField()
+
+
+class DeliveryOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    webhook_id = serializers.CharField()
+    endpoint = serializers.UUIDField(source="endpoint_id")
+    event_type = serializers.CharField()
+    consent_id = serializers.UUIDField(allow_null=True)
+    status = serializers.CharField()
+    attempts = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    next_attempt_at = serializers.DateTimeField(allow_null=True)
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    last_status_code = serializers.IntegerField(allow_null=True)
+    last_error = serializers.CharField()
+    attempt_log = DeliveryAttemptOutputSerializer(many=True)
+
+
+class AcknowledgementInputSerializer(StrictInputSerializer):
+    action = serializers.ChoiceField(choices=Acknowledgement.Action.choices)
+
+
+class AcknowledgementOutputSerializer(serializers.Serializer):
+    consent_id = serializers.UUIDField()
+    organization = serializers.CharField(source="organization.code")
+    action = serializers.CharField()
+    acknowledged_at = serializers.DateTimeField()
+    seconds_after_end = serializers.FloatField()

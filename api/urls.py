@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
-from api import views
+from api import views, webhook_views
 
 app_name = "api"
 
@@ -41,6 +41,31 @@ urlpatterns = [
         "consent-requests/<uuid:request_id>/",
         views.ConsentRequestDetailView.as_view(),
         name="consent-request",
+    ),
+    path(
+        "consents/<uuid:consent_id>/acknowledge/",
+        webhook_views.ConsentAcknowledgeView.as_view(),
+        name="consent-acknowledge",
+    ),
+    path(
+        "consents/<uuid:consent_id>/deliveries/",
+        webhook_views.ConsentDeliveriesView.as_view(),
+        name="consent-deliveries",
+    ),
+    path(
+        "webhook-endpoints/",
+        webhook_views.WebhookEndpointCollectionView.as_view(),
+        name="webhook-endpoints",
+    ),
+    path(
+        "webhook-endpoints/<uuid:endpoint_id>/",
+        webhook_views.WebhookEndpointDetailView.as_view(),
+        name="webhook-endpoint",
+    ),
+    path(
+        "deliveries/<uuid:delivery_id>/replay/",
+        webhook_views.DeliveryReplayView.as_view(),
+        name="delivery-replay",
     ),
     path("checks/", views.CheckView.as_view(), name="checks"),
     path("transfers/", views.TransferCreateView.as_view(), name="transfers"),

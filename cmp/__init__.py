@@ -1,5 +1,6 @@
-"""Project wiring for the Consent Management Platform."""
+"""Project wiring for the Consent Management Platform.
 
-from cmp.celery import app as celery_app
-
-__all__ = ["celery_app"]
+Nothing is imported here, so `cmp.client` (the SDK for organizations) can be
+used without Django or Celery installed. `celery -A cmp` finds `cmp.celery.app`
+on its own, and the `cmp` app config makes it current in Django processes.
+"""

@@ -124,3 +124,7 @@ class PurposeAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return ("code",) if obj else ()
+
+
+# The operator's pages for notices, registered with the rest of the app's admin.
+from consents.propagation import admin as propagation_admin  # noqa: E402, F401

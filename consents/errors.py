@@ -44,3 +44,9 @@ class PurposeVersionFrozenError(ConsentError):
 
 class SubjectErasedError(ConsentError):
     code = "subject_erased"
+
+
+class ConsentStillLiveError(ConsentError):
+    """Something that needs an ended consent was asked of a live one."""
+
+    code = "consent_live"

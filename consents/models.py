@@ -466,3 +466,14 @@ class Transfer(models.Model):
 
     def __str__(self) -> str:
         return f"transfer {self.id}"
+
+
+# Propagation models live beside the code that uses them; importing them here
+# registers them with the consents app.
+from consents.propagation.models import (  # noqa: E402, F401
+    Acknowledgement,
+    Delivery,
+    DeliveryAttempt,
+    ExpiryReminder,
+    WebhookEndpoint,
+)

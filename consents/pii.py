@@ -55,25 +55,39 @@ def _active_kek() -> tuple[str, bytes]:
     return next(iter(_key_encryption_keys().items()))
 
 
+def _wrap(plaintext: bytes, aad: bytes) -> WrappedKey:
+    key_id, kek = _active_kek()
+    nonce = os.urandom(_NONCE_BYTES)
+    return WrappedKey(key_id, nonce + AESGCM(kek).encrypt(nonce, plaintext, aad))
+
+
+def _unwrap(wrapped: WrappedKey, aad: bytes) -> bytes:
+    kek = _key_encryption_keys().get(wrapped.key_id)
+    if kek is None:
+        raise ImproperlyConfigured(f"no key-encryption key {wrapped.key_id!r}")
+    blob = bytes(wrapped.wrapped)
+    return AESGCM(kek).decrypt(blob[:_NONCE_BYTES], blob[_NONCE_BYTES:], aad)
+
+
 def new_data_key(subject_id: UUID) -> tuple[bytes, WrappedKey]:
     """A fresh data key for one subject, and its wrapped form for storage."""
     data_key = AESGCM.generate_key(bit_length=256)
-    key_id, kek = _active_kek()
-    nonce = os.urandom(_NONCE_BYTES)
-    wrapped = nonce + AESGCM(kek).encrypt(nonce, data_key, subject_id.bytes)
-    return data_key, WrappedKey(key_id, wrapped)
+    return data_key, _wrap(data_key, subject_id.bytes)
 
 
 def unwrap_data_key(subject_id: UUID, wrapped: WrappedKey | None) -> bytes:
     if wrapped is None:
         raise KeyErasedError(f"data key of subject {subject_id} was erased")
-    kek = _key_encryption_keys().get(wrapped.key_id)
-    if kek is None:
-        raise ImproperlyConfigured(f"no key-encryption key {wrapped.key_id!r}")
-    blob = bytes(wrapped.wrapped)
-    return AESGCM(kek).decrypt(
-        blob[:_NONCE_BYTES], blob[_NONCE_BYTES:], subject_id.bytes
-    )
+    return _unwrap(wrapped, subject_id.bytes)
+
+
+def wrap_secret(owner_id: UUID, secret: str) -> WrappedKey:
+    """A secret the platform must use again later (a webhook signing secret)."""
+    return _wrap(secret.encode("utf-8"), owner_id.bytes + b"secret")
+
+
+def unwrap_secret(owner_id: UUID, wrapped: WrappedKey) -> str:
+    return _unwrap(wrapped, owner_id.bytes + b"secret").decode("utf-8")
 
 
 def seal(data_key: bytes, subject_id: UUID, field: str, value: str) -> bytes:

@@ -1,8 +1,13 @@
 """Periodic work, run by Celery beat; thin wrappers around services."""
 
+from uuid import UUID
+
 from celery import shared_task
 
 from consents import services
+from consents.propagation.delivery import attempt_delivery
+from consents.propagation.relay import relay_due_deliveries
+from consents.propagation.reminders import send_expiry_reminders
 
 
 @shared_task(acks_late=True)
@@ -15,3 +20,21 @@ def expire_due_consents_task() -> int:
 def expire_stale_consent_requests_task() -> int:
     """Close consent requests nobody answered in time; safe to run twice."""
     return services.expire_stale_consent_requests()
+
+
+@shared_task(acks_late=True)
+def relay_deliveries_task() -> int:
+    """Hand due webhook deliveries to workers; safe to run concurrently."""
+    return relay_due_deliveries()
+
+
+@shared_task(acks_late=True)
+def deliver_webhook_task(delivery_id: str) -> str | None:
+    """One attempt of one delivery if it is due; a duplicate finds nothing to do."""
+    return attempt_delivery(UUID(delivery_id))
+
+
+@shared_task(acks_late=True)
+def send_expiry_reminders_task() -> int:
+    """E-mail people whose consents end soon, once per consent."""
+    return send_expiry_reminders()

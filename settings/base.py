@@ -118,7 +118,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # Longer than any task may run, so an unacknowledged task is redelivered only
     # when its worker is really gone.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A producer gives up connecting quickly: the API never waits on the broker.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600,
+        "socket_connect_timeout": 2,
+    }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -139,6 +143,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "consents.tasks.expire_stale_consent_requests_task",
         "schedule": 300.0,
     },
+    "relay-webhook-deliveries": {
+        "task": "consents.tasks.relay_deliveries_task",
+        "schedule": env.float("CMP_WEBHOOK_RELAY_INTERVAL_SECONDS", default=1.0),
+        "options": {"expires": 10},
+    },
+    "send-expiry-reminders": {
+        "task": "consents.tasks.send_expiry_reminders_task",
+        "schedule": 3600.0,
+    },
 }
 
 # --- Keys -------------------------------------------------------------------------
@@ -154,6 +167,37 @@ CMP_TRANSFER_TOKEN_SECONDS = env.int("CMP_TRANSFER_TOKEN_SECONDS", default=300)
 
 # --- Consent rules ----------------------------------------------------------------
 CMP_CONSENT_REQUEST_TTL_HOURS = env.int("CMP_CONSENT_REQUEST_TTL_HOURS", default=72)
+# The person is e-mailed this many days before a consent ends (0: never).
+CMP_EXPIRY_REMINDER_DAYS = env.int("CMP_EXPIRY_REMINDER_DAYS", default=7)
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
+)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="consents@localhost")
+
+# --- Webhooks -----------------------------------------------------------------------
+# Seconds to wait before each attempt; the last entry is the last attempt. Jitter
+# of up to 10 % spreads retries of many deliveries apart.
+CMP_WEBHOOK_RETRY_SCHEDULE = env.list(
+    "CMP_WEBHOOK_RETRY_SCHEDULE",
+    cast=float,
+    default=[0, 5, 300, 1800, 7200, 18000, 36000, 86400],
+)
+CMP_WEBHOOK_TIMEOUT_SECONDS = env.float("CMP_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# A delivery handed to a task is left alone this long; if its task was lost with a
+# broker or a worker, the relay hands it out again afterwards. Longer than the
+# timeout, so a live attempt is never doubled.
+CMP_WEBHOOK_LEASE_SECONDS = env.float("CMP_WEBHOOK_LEASE_SECONDS", default=60.0)
+# A delivery whose task keeps dying with its worker gives up after this many starts.
+CMP_WEBHOOK_MAX_DISPATCHES = env.int("CMP_WEBHOOK_MAX_DISPATCHES", default=20)
+# Longest Retry-After honoured from a 429.
+CMP_WEBHOOK_MAX_RETRY_AFTER_SECONDS = env.int(
+    "CMP_WEBHOOK_MAX_RETRY_AFTER_SECONDS", default=86400
+)
+# Endpoints must be public HTTPS; tests and the demo receive on loopback over HTTP.
+CMP_WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool(
+    "CMP_WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False
+)
+CMP_WEBHOOK_REQUIRE_HTTPS = env.bool("CMP_WEBHOOK_REQUIRE_HTTPS", default=True)
 
 # --- Auth, OAuth and API ----------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -15,4 +15,8 @@ os.environ.setdefault(
     "CMP_SIGNING_KEYS", "dev1:ZGV2LW9ubHktc2lnbmluZy1rZXktc2VlZC0zMi1ieXQ="
 )
 
+# The demo's webhook receivers listen on this machine, over plain HTTP.
+os.environ.setdefault("CMP_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true")
+os.environ.setdefault("CMP_WEBHOOK_REQUIRE_HTTPS", "false")
+
 from settings.base import *  # noqa: F403

@@ -32,6 +32,16 @@ if "REDIS_URL" not in os.environ:
         raise ImproperlyConfigured("CI=true needs Redis on 127.0.0.1:6379")
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
+# Receivers in the tests listen on loopback over HTTP, on a compressed schedule.
+os.environ.setdefault("CMP_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true")
+os.environ.setdefault("CMP_WEBHOOK_REQUIRE_HTTPS", "false")
+os.environ.setdefault("CMP_WEBHOOK_RETRY_SCHEDULE", "0,0.2,0.4")
+os.environ.setdefault("CMP_WEBHOOK_TIMEOUT_SECONDS", "1")
+os.environ.setdefault("CMP_WEBHOOK_LEASE_SECONDS", "3")
+# The test process publishes into memory; tests with real workers point it at a
+# broker of their own (tests/workers.py), so no run leaves messages behind.
+os.environ.setdefault("CELERY_BROKER_URL", "memory://")
+os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 os.environ.setdefault(
     "CMP_DATA_KEYS", "test1:dGVzdC1vbmx5LWRhdGEta2V5LTMyLWJ5dGVzLWxvbmc="
 )

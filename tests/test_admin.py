@@ -7,22 +7,26 @@ from django.urls import reverse
 from audit.models import AuditEvent
 from consents import services
 from consents.models import Consent
-from tests.factories import make_consent, make_subject
+from tests.factories import TESTER, make_consent, make_subject
 
 NAME = "홍길동"
 CONTACT = "010-0000-0000"
 
 ADMIN_MODELS = [
     "audit.auditevent",
+    "consents.acknowledgement",
     "consents.consent",
     "consents.consentrequest",
     "consents.datasubject",
+    "consents.delivery",
+    "consents.expiryreminder",
     "consents.organization",
     "consents.organizationclient",
     "consents.purpose",
     "consents.scope",
     "consents.subjectreference",
     "consents.transfer",
+    "consents.webhookendpoint",
 ]
 
 
@@ -36,6 +40,9 @@ def consent(catalog, recipient, bank) -> Consent:
         purpose_code="credit-scoring",
         scope_codes=["credit.score"],
         redirect_uri="https://moneylog.example/return",
+    )
+    services.register_webhook_endpoint(
+        organization=recipient, url="https://moneylog.example/hooks", actor=TESTER
     )
     return make_consent(subject=subject, recipient=recipient, holders=[bank])
 
@@ -125,3 +132,48 @@ def test_data_subject_pages_never_show_personal_data(admin_client, consent):
         assert subject.pseudonym.encode() in response.content
         assert NAME.encode() not in response.content
         assert CONTACT.encode() not in response.content
+
+
+def test_delivery_page_shows_its_attempts_and_failed_ones_can_be_replayed(
+    admin_client, consent
+):
+    from consents.propagation.models import Delivery, DeliveryAttempt
+
+    delivery = Delivery.objects.get(consent=consent)
+    Delivery.objects.filter(pk=delivery.pk).update(status="failed", attempts=3)
+    DeliveryAttempt.objects.create(
+        delivery=delivery,
+        attempted_at=delivery.created_at,
+        status_code=503,
+        latency_ms=12,
+        error="HTTP 503",
+    )
+
+    page = admin_client.get(
+        reverse("admin:consents_delivery_change", args=[delivery.pk])
+    )
+    assert page.status_code == 200
+    assert b"HTTP 503" in page.content
+
+    admin_client.post(
+        reverse("admin:consents_delivery_changelist"),
+        {"action": "replay", "_selected_action": [str(delivery.pk)]},
+    )
+    delivery.refresh_from_db()
+    assert delivery.status == "pending"
+    assert delivery.attempts == 0
+
+
+def test_acknowledgement_list_shows_time_to_acknowledge_per_organization(
+    admin_client, consent, recipient
+):
+    services.revoke_consent(consent_id=consent.id, actor=TESTER)
+    services.acknowledge_consent_end(
+        organization=recipient, consent_id=consent.id, action="stopped"
+    )
+
+    page = admin_client.get(reverse("admin:consents_acknowledgement_changelist"))
+
+    assert page.status_code == 200
+    assert b"per organization" in page.content
+    assert recipient.code.encode() in page.content

@@ -1,5 +1,12 @@
 """Every write of the consent domain: one transaction each, audited inside it."""
 
+from consents.propagation.acknowledgements import acknowledge_consent_end
+from consents.propagation.endpoints import (
+    disable_webhook_endpoint,
+    register_webhook_endpoint,
+    replay_delivery,
+)
+from consents.propagation.reminders import send_expiry_reminders
 from consents.services.catalog import load_catalog
 from consents.services.checks import check_consent
 from consents.services.collection import record_collected_consent
@@ -30,10 +37,12 @@ from consents.services.subjects import (
 from consents.services.transfers import record_transfer
 
 __all__ = [
+    "acknowledge_consent_end",
     "approve_consent_request",
     "check_consent",
     "create_consent_request",
     "deny_consent_request",
+    "disable_webhook_endpoint",
     "erase_subject",
     "expire_due_consents",
     "expire_stale_consent_requests",
@@ -46,8 +55,11 @@ __all__ = [
     "record_transfer",
     "register_organization",
     "register_subject",
+    "register_webhook_endpoint",
+    "replay_delivery",
     "resume_consent",
     "revoke_consent",
+    "send_expiry_reminders",
     "set_organization_status",
     "subject_for_reference",
 ]

@@ -23,6 +23,7 @@ from consents.models import (
     PurposeVersion,
     Scope,
 )
+from consents.propagation.outbox import queue_consent_notices
 
 Status = Consent.Status
 
@@ -73,12 +74,15 @@ def _apply_transition(
         "status_reason",
     ]
     consent.save(update_fields=[*update_fields, *extra], _service=True)
-    return record_consent_event(
+    event = record_consent_event(
         consent,
         action=f"consent.{to}" if to != Status.ACTIVE else "consent.resumed",
         actor=actor,
         payload={"from": previous, "to": to, "reason": reason[:500]},
     )
+    if to in (Status.REVOKED, Status.EXPIRED):
+        queue_consent_notices(consent, event_type=f"consent.{to}", now=now)
+    return event
 
 
 def _lock(consent_id: UUID) -> Consent:
@@ -363,4 +367,5 @@ def grant_consent(
                 "collection_method": collection_method,
             },
         )
+        queue_consent_notices(consent, event_type="consent.granted", now=now)
     return consent

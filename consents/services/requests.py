@@ -12,6 +12,7 @@ from audit.actors import SYSTEM, Actor
 from audit.services import record_event
 from consents.errors import InvalidTransitionError, NotFoundError, ValidationError
 from consents.models import Consent, ConsentRequest, DataSubject, Organization
+from consents.propagation.outbox import queue_request_notices
 from consents.services.lifecycle import (
     grant_consent,
     validate_period,
@@ -171,6 +172,7 @@ def approve_consent_request(
             actor=actor,
             scopes=sorted(chosen),
         )
+        queue_request_notices(request, event_type="consent_request.approved", now=now)
     return consent
 
 
@@ -192,6 +194,7 @@ def deny_consent_request(
             action="consent_request.denied",
             actor=Actor("subject", subject.pseudonym),
         )
+        queue_request_notices(request, event_type="consent_request.denied", now=now)
     return request
 
 

@@ -6,12 +6,22 @@ import pytest
 from rest_framework.test import APIClient
 
 from consents import services
-from tests.api.conftest import ask_consent, record_consent
+from consents.propagation.models import Delivery
+from tests.api.conftest import ask_consent, post_ok, record_consent
 from tests.factories import TESTER
 
 
 @pytest.fixture
-def consent_id(moneylog, hanbit):
+def endpoint_id(moneylog):
+    return post_ok(
+        moneylog.api(),
+        "/api/v1/webhook-endpoints/",
+        {"url": "https://moneylog.example/hooks"},
+    )["id"]
+
+
+@pytest.fixture
+def consent_id(moneylog, hanbit, endpoint_id):
     return record_consent(
         moneylog.api(),
         subject_ref="ml-1",
@@ -25,8 +35,22 @@ def request_id(moneylog):
     return ask_consent(moneylog.api(), subject_ref="ml-2")["id"]
 
 
-def _routes(consent_id: str, request_id: str) -> list[tuple[str, str, str, dict]]:
+@pytest.fixture
+def ids(consent_id, request_id, endpoint_id) -> dict[str, str]:
+    delivery = Delivery.objects.get(consent_id=consent_id)  # the grant's notice
+    return {
+        "consent": consent_id,
+        "request": request_id,
+        "endpoint": endpoint_id,
+        "delivery": str(delivery.id),
+    }
+
+
+def _routes(ids: dict[str, str]) -> list[tuple[str, str, str, dict]]:
     check = {"subject_ref": "x", "purpose": "spending-analysis", "scopes": ["bank"]}
+    consent_id, request_id = ids["consent"], ids["request"]
+    stop = {"action": "stopped"}
+    endpoint = f"/api/v1/webhook-endpoints/{ids['endpoint']}/"
     return [
         ("get", "/api/v1/consents/", "consents:read", {}),
         ("get", f"/api/v1/consents/{consent_id}/", "consents:read", {}),
@@ -44,6 +68,18 @@ def _routes(consent_id: str, request_id: str) -> list[tuple[str, str, str, dict]
         ),
         ("post", "/api/v1/checks/", "consents:check", check),
         ("post", "/api/v1/transfers/", "transfers:write", {}),
+        ("get", f"/api/v1/consents/{consent_id}/deliveries/", "consents:read", {}),
+        ("post", f"/api/v1/consents/{consent_id}/acknowledge/", "consents:write", stop),
+        ("get", "/api/v1/webhook-endpoints/", "webhooks:manage", {}),
+        ("post", "/api/v1/webhook-endpoints/", "webhooks:manage", {}),
+        ("get", endpoint, "webhooks:manage", {}),
+        ("delete", endpoint, "webhooks:manage", {}),
+        (
+            "post",
+            f"/api/v1/deliveries/{ids['delivery']}/replay/",
+            "webhooks:manage",
+            {},
+        ),
     ]
 
 
@@ -53,14 +89,13 @@ SCOPES = [
     "consents:check",
     "consent-requests:write",
     "transfers:write",
+    "webhooks:manage",
 ]
 
 
 @pytest.mark.django_db
-def test_every_route_refuses_a_token_without_its_scope(
-    moneylog, consent_id, request_id
-):
-    for method, path, scope, body in _routes(consent_id, request_id):
+def test_every_route_refuses_a_token_without_its_scope(moneylog, ids):
+    for method, path, scope, body in _routes(ids):
         others = " ".join(s for s in SCOPES if s != scope)
         response = getattr(moneylog.api(others), method)(path, body, format="json")
         assert response.status_code == 403, (path, response.status_code)
@@ -68,22 +103,20 @@ def test_every_route_refuses_a_token_without_its_scope(
 
 
 @pytest.mark.django_db
-def test_every_route_refuses_calls_without_a_token(consent_id, request_id):
-    for method, path, _, body in _routes(consent_id, request_id):
+def test_every_route_refuses_calls_without_a_token(ids):
+    for method, path, _, body in _routes(ids):
         response = getattr(APIClient(), method)(path, body, format="json")
         assert response.status_code == 401, path
         assert response.json()["error"]["code"] == "not_authenticated"
 
 
 @pytest.mark.django_db
-def test_other_organizations_objects_are_not_found(
-    moneylog, intruder, consent_id, request_id
-):
+def test_other_organizations_objects_are_not_found(moneylog, intruder, ids):
     outsider = intruder.api()
-    secret_bits = [consent_id, request_id, "ml-1", "moneylog", "person"]
-    id_routes = [r for r in _routes(consent_id, request_id) if consent_id in r[1]]
-    id_routes += [r for r in _routes(consent_id, request_id) if request_id in r[1]]
-    assert len(id_routes) == 5
+    consent_id = ids["consent"]
+    secret_bits = [*ids.values(), "ml-1", "moneylog", "person"]
+    id_routes = [r for r in _routes(ids) if any(v in r[1] for v in ids.values())]
+    assert len(id_routes) == 10
     for method, path, _, body in id_routes:
         response = getattr(outsider, method)(path, body, format="json")
         assert response.status_code == 404, path

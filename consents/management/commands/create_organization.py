@@ -1,14 +1,19 @@
 import json
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from audit.actors import Actor
 from consents.errors import ConsentError
+from consents.propagation.endpoints import register_webhook_endpoint
 from consents.services import register_organization
 
 
 class Command(BaseCommand):
-    help = "Register an organization and its OAuth client; prints the credentials once."
+    help = (
+        "Register an organization, its OAuth client and optionally a webhook "
+        "endpoint for every event type; prints the secrets once."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--code", required=True)
@@ -19,21 +24,22 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, code: str, name: str, webhook_url: str | None, **options):
-        if webhook_url:
-            raise CommandError("webhook endpoints are not available in this version")
+        actor = Actor("staff", "create_organization")
         try:
-            issued = register_organization(
-                code=code, name=name, actor=Actor("staff", "create_organization")
-            )
-        except ConsentError as exc:
-            raise CommandError(f"{exc.message}: {exc.fields}") from exc
-        self.stdout.write(
-            json.dumps(
-                {
+            with transaction.atomic():
+                issued = register_organization(code=code, name=name, actor=actor)
+                output = {
                     "organization_id": issued.organization.pk,
                     "code": issued.organization.code,
                     "client_id": issued.client_id,
                     "client_secret": issued.client_secret,
                 }
-            )
-        )
+                if webhook_url:
+                    endpoint, secret = register_webhook_endpoint(
+                        organization=issued.organization, url=webhook_url, actor=actor
+                    )
+                    output["webhook_endpoint_id"] = str(endpoint.id)
+                    output["webhook_secret"] = secret
+        except ConsentError as exc:
+            raise CommandError(f"{exc.message}: {exc.fields}") from exc
+        self.stdout.write(json.dumps(output))

@@ -1,0 +1,172 @@
+"""The transactional outbox: notices are written with the change they announce.
+
+`queue_consent_notices` and `queue_request_notices` run inside the service's
+transaction, so a revocation and its deliveries commit together or not at all;
+nothing is sent from here. After the commit a nudge asks the relay to hand the
+new rows to workers at once; if the broker is down, the relay's next periodic run
+finds them in the database instead.
+"""
+
+import json
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from consents.models import (
+    Consent,
+    ConsentRequest,
+    Organization,
+    SubjectReference,
+    Transfer,
+)
+from consents.propagation.models import Delivery, WebhookEndpoint
+
+logger = logging.getLogger(__name__)
+
+
+def _parties(consent: Consent, *, with_transfers: bool) -> dict[int, str]:
+    """Organization id → its role: the recipient, named holders, transfer parties."""
+    roles = {consent.recipient_id: "recipient"}
+    for org_id in consent.holders.values_list("pk", flat=True):
+        roles.setdefault(org_id, "holder")
+    if with_transfers:
+        parties = Transfer.objects.filter(consent=consent).values_list(
+            "reported_by_id", "holder_id", "recipient_id"
+        )
+        for row in parties.distinct():
+            for org_id in row:
+                if org_id is not None:
+                    roles.setdefault(org_id, "transfer_party")
+    return roles
+
+
+def _references(subject_id: Any, org_ids: Iterable[int]) -> dict[int, str]:
+    """Each organization's own reference for the person (never another's)."""
+    rows = SubjectReference.objects.filter(
+        subject_id=subject_id, organization_id__in=list(org_ids)
+    ).values_list("organization_id", "reference")
+    return dict(rows)
+
+
+def _body(event_type: str, occurred_at: datetime, data: dict[str, Any]) -> str:
+    return json.dumps(
+        {"type": event_type, "timestamp": occurred_at.isoformat(), "data": data},
+        separators=(",", ":"),
+        sort_keys=True,
+    )
+
+
+def _write(
+    event_type: str,
+    bodies: dict[int, str],
+    *,
+    now: datetime,
+    consent: Consent | None = None,
+    consent_request: ConsentRequest | None = None,
+) -> list[Delivery]:
+    if not connection.in_atomic_block:
+        raise RuntimeError("notices are queued inside the change's transaction")
+    # An organization has a handful of endpoints: filter their types here rather
+    # than with a JSON containment query that not every database has.
+    endpoints = [
+        endpoint
+        for endpoint in WebhookEndpoint.objects.filter(
+            organization_id__in=list(bodies), status=WebhookEndpoint.Status.ACTIVE
+        )
+        if event_type in endpoint.event_types
+    ]
+    deliveries = Delivery.objects.bulk_create(
+        Delivery(
+            endpoint=endpoint,
+            organization_id=endpoint.organization_id,
+            event_type=event_type,
+            consent=consent,
+            consent_request=consent_request,
+            body=bodies[endpoint.organization_id],
+            created_at=now,
+            next_attempt_at=now,
+        )
+        for endpoint in endpoints
+    )
+    if deliveries:
+        transaction.on_commit(nudge_relay)
+    return deliveries
+
+
+def queue_consent_notices(
+    consent: Consent, *, event_type: str, now: datetime | None = None
+) -> list[Delivery]:
+    """Notices of a grant, revocation or expiry to every party of the consent."""
+    now = now or timezone.now()
+    roles = _parties(consent, with_transfers=event_type != "consent.granted")
+    references = _references(consent.subject_id, roles)
+    codes = dict(
+        Organization.objects.filter(pk__in=list(roles)).values_list("pk", "code")
+    )
+    common = {
+        "consent_id": str(consent.id),
+        "status": consent.status,
+        "purpose": consent.purpose.code,
+        "scopes": list(consent.scope_codes),
+        "recipient": codes[consent.recipient_id],
+        "holders": list(consent.holder_codes),
+        "starts_at": consent.starts_at.isoformat(),
+        "expires_at": consent.expires_at.isoformat(),
+        "changed_at": consent.status_changed_at.isoformat(),
+        "reason": consent.status_reason,
+    }
+    bodies = {
+        org_id: _body(
+            event_type,
+            now,
+            {
+                **common,
+                "organization": codes[org_id],
+                "role": role,
+                "subject_ref": references.get(org_id),
+            },
+        )
+        for org_id, role in roles.items()
+    }
+    return _write(event_type, bodies, now=now, consent=consent)
+
+
+def queue_request_notices(
+    consent_request: ConsentRequest, *, event_type: str, now: datetime | None = None
+) -> list[Delivery]:
+    """The person's answer to a consent request, to the recipient who asked."""
+    now = now or timezone.now()
+    consent = consent_request.consent
+    data = {
+        "consent_request_id": str(consent_request.id),
+        "status": consent_request.status,
+        "subject_ref": consent_request.subject_reference,
+        "state": consent_request.state,
+        "consent_id": str(consent.id) if consent else None,
+        "scopes": list(consent.scope_codes) if consent else [],
+        "decided_at": consent_request.decided_at.isoformat()
+        if consent_request.decided_at
+        else None,
+    }
+    bodies = {consent_request.recipient_id: _body(event_type, now, data)}
+    return _write(
+        event_type,
+        bodies,
+        now=now,
+        consent=consent,
+        consent_request=consent_request,
+    )
+
+
+def nudge_relay() -> None:
+    """Ask a worker to relay new deliveries now; never fails the caller."""
+    from consents.tasks import relay_deliveries_task
+
+    try:
+        relay_deliveries_task.apply_async(retry=False)
+    except Exception:  # the broker is down: the periodic relay finds the rows
+        logger.warning("could not nudge the webhook relay", exc_info=True)

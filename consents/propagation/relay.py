@@ -1,0 +1,57 @@
+"""The relay: hands due deliveries to Celery workers, one task per delivery.
+
+It claims rows with `SELECT … FOR UPDATE SKIP LOCKED`, so any number of relays
+run side by side without handing out a row twice, and marks each with a lease.
+A task lost with its broker or worker leaves the lease to run out; the next
+relay then finds the row due again. PostgreSQL holds the truth; the broker only
+carries wake-ups.
+"""
+
+import logging
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from consents.propagation.models import Delivery
+
+logger = logging.getLogger(__name__)
+
+
+def claim_due_deliveries(*, now: datetime, limit: int) -> list[UUID]:
+    """Due, unleased deliveries, now leased to the caller for dispatch."""
+    lease = timedelta(seconds=settings.CMP_WEBHOOK_LEASE_SECONDS)
+    with transaction.atomic():
+        ids = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+            .filter(Q(leased_until__isnull=True) | Q(leased_until__lte=now))
+            .order_by("next_attempt_at")
+            .values_list("id", flat=True)[:limit]
+        )
+        Delivery.objects.filter(pk__in=ids).update(leased_until=now + lease)
+    return ids
+
+
+def _release(ids: list[UUID]) -> None:
+    Delivery.objects.filter(pk__in=ids).update(leased_until=None)
+
+
+def relay_due_deliveries(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Send a delivery task for every due delivery; the count handed out."""
+    from consents.tasks import deliver_webhook_task
+
+    ids = claim_due_deliveries(now=now or timezone.now(), limit=limit)
+    for index, delivery_id in enumerate(ids):
+        try:
+            deliver_webhook_task.apply_async(args=[str(delivery_id)], retry=False)
+        except Exception:
+            # The broker is gone: let the rest be claimed again at once when it
+            # is back, instead of waiting out their leases.
+            logger.warning("broker unavailable; %d deliveries wait", len(ids) - index)
+            _release(ids[index:])
+            return index
+    return len(ids)

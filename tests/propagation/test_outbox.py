@@ -1,0 +1,127 @@
+"""The outbox: notices are written with the change, for every party, or not at all."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from audit.actors import Actor
+from consents import services
+from consents.models import Consent
+from consents.propagation.models import Delivery
+from tests.factories import TESTER, make_consent, ref
+from tests.propagation.conftest import subscribe
+
+pytestmark = pytest.mark.usefixtures("catalog")
+
+
+def _bodies(event_type: str) -> dict[str, dict]:
+    """Organization code → the data of its notice of `event_type`."""
+    rows = Delivery.objects.filter(event_type=event_type).select_related("organization")
+    return {d.organization.code: json.loads(d.body)["data"] for d in rows}
+
+
+@pytest.fixture
+def endpoints(recipient, bank, card, outsider):
+    return {
+        org.code: subscribe(org, f"https://{org.code}.example/hooks")[0]
+        for org in (recipient, bank, card, outsider)
+    }
+
+
+def test_revoke_notifies_recipient_holders_and_transfer_parties_each_by_own_reference(
+    endpoints, recipient, bank, card, subject
+):
+    consent = make_consent(subject=subject, recipient=recipient, holders=[bank, card])
+    decision = services.check_consent(
+        caller=card,
+        subject_ref=ref(card, subject),
+        purpose_code="spending-analysis",
+        scope_codes=["bank.deposit"],
+        counterparty=recipient.code,
+    )
+    services.record_transfer(
+        reporter=card,
+        decision_id=decision.decision_id,
+        scope_codes=["bank.deposit"],
+        record_count=3,
+        direction="sent",
+    )
+    services.revoke_consent(
+        consent_id=consent.id, actor=Actor("subject", subject.pseudonym), reason="no"
+    )
+
+    bodies = _bodies("consent.revoked")
+    assert set(bodies) == {recipient.code, bank.code, card.code}  # not the outsider
+    for org in (recipient, bank, card):
+        assert bodies[org.code]["subject_ref"] == ref(org, subject)
+        assert bodies[org.code]["consent_id"] == str(consent.id)
+        assert bodies[org.code]["status"] == "revoked"
+    assert bodies[recipient.code]["role"] == "recipient"
+    assert bodies[bank.code]["role"] == "holder"
+    # Nobody's notice carries another party's reference for the person.
+    for org in (recipient, bank, card):
+        others = {ref(o, subject) for o in (recipient, bank, card) if o != org}
+        assert not others & set(json.dumps(bodies[org.code]).split('"'))
+
+
+def test_only_active_endpoints_subscribed_to_the_type_get_a_notice(
+    recipient, bank, subject
+):
+    wanted, _ = subscribe(
+        recipient, "https://a.example/h", event_types=["consent.revoked"]
+    )
+    subscribe(recipient, "https://b.example/h", event_types=["consent.granted"])
+    gone, _ = subscribe(recipient, "https://c.example/h")
+    services.disable_webhook_endpoint(
+        organization=recipient, endpoint_id=gone.id, actor=TESTER
+    )
+    consent = make_consent(subject=subject, recipient=recipient)
+    services.revoke_consent(consent_id=consent.id, actor=TESTER)
+
+    revoked = Delivery.objects.filter(event_type="consent.revoked")
+    assert [d.endpoint_id for d in revoked] == [wanted.id]
+
+
+def test_an_error_before_commit_leaves_neither_the_revocation_nor_a_delivery(
+    endpoints, recipient, subject
+):
+    consent = make_consent(subject=subject, recipient=recipient)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.revoke_consent(consent_id=consent.id, actor=TESTER)
+        assert Delivery.objects.filter(event_type="consent.revoked").exists()
+        raise RuntimeError("crash after the change, before the commit")
+
+    assert Consent.objects.get(pk=consent.pk).status == "active"
+    assert not Delivery.objects.filter(event_type="consent.revoked").exists()
+
+
+def test_grant_expiry_and_request_answers_are_announced(
+    endpoints, recipient, bank, subject
+):
+    consent = make_consent(
+        subject=subject,
+        recipient=recipient,
+        holders=[bank],
+        expires_at=timezone.now() + timedelta(seconds=1),
+    )
+    assert set(_bodies("consent.granted")) == {recipient.code, bank.code}
+
+    services.expire_due_consents(now=consent.expires_at + timedelta(seconds=1))
+    assert set(_bodies("consent.expired")) == {recipient.code, bank.code}
+
+    request = services.create_consent_request(
+        recipient=recipient,
+        subject_ref=ref(recipient, subject),
+        purpose_code="spending-analysis",
+        scope_codes=["bank.deposit"],
+        redirect_uri="https://moneylog.example/back",
+        state="s-1",
+    )
+    services.approve_consent_request(request_id=request.id, subject=subject)
+    approved = _bodies("consent_request.approved")
+    assert set(approved) == {recipient.code}
+    assert approved[recipient.code]["state"] == "s-1"
+    assert approved[recipient.code]["consent_request_id"] == str(request.id)
