@@ -9,6 +9,8 @@ finds them in the database instead.
 
 import json
 import logging
+import os
+import threading
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -162,11 +164,42 @@ def queue_request_notices(
     )
 
 
-def nudge_relay() -> None:
-    """Ask a worker to relay new deliveries now; never fails the caller."""
-    from consents.tasks import relay_deliveries_task
+class _Nudger:
+    """Sends relay wake-ups from a thread of its own, so no caller waits on them.
 
-    try:
-        relay_deliveries_task.apply_async(retry=False)
-    except Exception:  # the broker is down: the periodic relay finds the rows
-        logger.warning("could not nudge the webhook relay", exc_info=True)
+    A publish to a broker that is down can block for seconds while the client
+    gives up; the revocation that asked for it has long answered by then.
+    Wake-ups coalesce: one relay run takes every due row.
+    """
+
+    def __init__(self) -> None:
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def __call__(self) -> None:
+        self._wake.set()
+        with self._lock:
+            # A forked process (a gunicorn or Celery child) has no thread yet.
+            if self._thread is None or self._pid != os.getpid():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(
+                    target=self._run, name="cmp-relay-nudger", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        from consents.tasks import relay_deliveries_task
+
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            try:
+                relay_deliveries_task.apply_async(retry=False)
+            except Exception:  # the broker is down: the periodic relay finds the rows
+                logger.warning("could not nudge the webhook relay", exc_info=True)
+
+
+nudge_relay = _Nudger()
+nudge_relay.__doc__ = "Ask a worker to relay new deliveries now; never blocks."
