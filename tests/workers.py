@@ -109,13 +109,22 @@ def use_broker(url: str) -> Iterator[None]:
     """Point this process's Celery app at `url` (the tests' workers' broker)."""
     # Django-style settings fill broker_write_url too, and producers read that.
     previous = app.conf.broker_write_url
-    app.close()
+    _drop_connections()
     app.conf.broker_write_url = url
     try:
         yield
     finally:
-        app.close()
+        _drop_connections()
         app.conf.broker_write_url = previous
+
+
+def _drop_connections() -> None:
+    """Forget pooled broker connections and producers (Celery keeps both)."""
+    for owner, name in ((app, "_pool"), (app.amqp, "_producer_pool")):
+        pool = getattr(owner, name, None)
+        if pool is not None:
+            pool.force_close_all()
+            setattr(owner, name, None)
 
 
 def worker_env(broker_url: str, **extra: str) -> dict[str, str]:
