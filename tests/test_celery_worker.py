@@ -12,13 +12,8 @@ from consents.models import Consent
 from consents.services import check_consent
 from consents.tasks import expire_due_consents_task
 from tests.factories import OrganizationFactory, make_consent, make_subject, ref
-from tests.workers import (
-    celery_worker,
-    own_redis,
-    requires_worker,
-    use_broker,
-    worker_env,
-)
+from tests.processes import own_redis
+from tests.workers import celery_worker, requires_worker, use_broker, worker_env
 
 
 @requires_worker

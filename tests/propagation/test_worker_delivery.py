@@ -16,17 +16,10 @@ from cmp.client.webhooks import verify_webhook
 from consents import services
 from consents.propagation.models import Delivery
 from tests.factories import TESTER, OrganizationFactory, make_consent, make_subject, ref
+from tests.processes import OwnRedis, own_redis, wait_until
 from tests.propagation.conftest import subscribe
 from tests.receiver import running_receiver
-from tests.workers import (
-    OwnRedis,
-    celery_worker,
-    own_redis,
-    requires_worker,
-    use_broker,
-    wait_until,
-    worker_env,
-)
+from tests.workers import celery_worker, requires_worker, use_broker, worker_env
 
 pytestmark = [requires_worker, pytest.mark.slow]
 
