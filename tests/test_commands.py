@@ -92,6 +92,49 @@ def test_create_organization_prints_working_client_credentials(db, client):
     assert 0 < token["expires_in"] <= 900
 
 
+def test_create_organization_registers_a_webhook_endpoint_for_every_event(db):
+    from consents.propagation.delivery import endpoint_secret
+    from consents.propagation.models import EVENT_TYPES, WebhookEndpoint
+
+    printed = json.loads(
+        _run(
+            "create_organization",
+            "--code",
+            "acme-data",
+            "--name",
+            "Acme Data",
+            "--webhook-url",
+            "https://acme.example/cmp-hooks",
+        )
+    )
+
+    endpoint = WebhookEndpoint.objects.get(pk=printed["webhook_endpoint_id"])
+    assert endpoint.organization.code == "acme-data"
+    assert endpoint.url == "https://acme.example/cmp-hooks"
+    assert endpoint.event_types == sorted(EVENT_TYPES)
+    assert printed["webhook_secret"].startswith("whsec_")
+    assert endpoint_secret(endpoint) == printed["webhook_secret"]
+    assert printed["webhook_secret"].encode() not in bytes(endpoint.secret_enc)
+
+
+def test_create_organization_with_a_refused_webhook_url_creates_nothing(db, settings):
+    settings.CMP_WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+    before = _counts()
+
+    with pytest.raises(CommandError, match="url"):
+        _run(
+            "create_organization",
+            "--code",
+            "acme-data",
+            "--name",
+            "Acme Data",
+            "--webhook-url",
+            "https://127.0.0.1/hooks",
+        )
+
+    assert _counts() == before
+
+
 def test_create_organization_secret_is_not_stored_in_clear(db):
     printed = json.loads(
         _run("create_organization", "--code", "acme-data", "--name", "Acme Data")

@@ -23,7 +23,7 @@ from consents.propagation.outbox import nudge_relay
 
 
 def _event_types(event_types: Sequence[str] | None) -> list[str]:
-    chosen = sorted(set(event_types)) if event_types else list(EVENT_TYPES)
+    chosen = sorted(set(event_types or EVENT_TYPES))
     unknown = [name for name in chosen if name not in EVENT_TYPES]
     if unknown:
         raise ValidationError(
