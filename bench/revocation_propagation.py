@@ -45,7 +45,12 @@ if str(PROJECT_ROOT) not in sys.path:
 
 from bench.machine import cpu_count, cpu_model  # noqa: E402
 from bench.scratch import scratch_database  # noqa: E402
-from tests.processes import OwnRedis, stop_process, wait_until  # noqa: E402
+from tests.processes import (  # noqa: E402
+    OwnRedis,
+    celery_worker_command,
+    stop_process,
+    wait_until,
+)
 from tests.receiver import Receiver, running_receiver  # noqa: E402
 
 DEFAULT_SERVER_URL = "postgres://postgres@127.0.0.1:5432"
@@ -126,25 +131,12 @@ def make_parties(receivers: list[Receiver], consents: int) -> tuple[list, dict]:
 
 
 def start_worker(env: dict[str, str], concurrency: int, folder: str):
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "cmp",
-            "worker",
-            "--pool=threads",
-            f"--concurrency={concurrency}",
-            "--beat",
-            f"--schedule={folder}/beat-schedule",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel=WARNING",
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
+    command = celery_worker_command(
+        pool="threads",
+        concurrency=concurrency,
+        beat_schedule=f"{folder}/beat-schedule",
     )
+    return subprocess.Popen(command, cwd=PROJECT_ROOT, env=env)
 
 
 def percentile(values: list[float], share: float) -> float:

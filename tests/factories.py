@@ -69,3 +69,22 @@ def make_consent(
 
 def ref(org: Organization, subject: DataSubject) -> str:
     return org.subject_references.get(subject=subject).reference
+
+
+def send_data(holder: Organization, recipient: Organization, subject: DataSubject):
+    """The holder checks, then records sending one batch of `bank.deposit` data."""
+    decision = services.check_consent(
+        caller=holder,
+        subject_ref=ref(holder, subject),
+        purpose_code="spending-analysis",
+        scope_codes=["bank.deposit"],
+        counterparty=recipient.code,
+    )
+    assert decision.allowed, decision
+    return services.record_transfer(
+        reporter=holder,
+        decision_id=decision.decision_id,
+        scope_codes=["bank.deposit"],
+        record_count=1,
+        direction="sent",
+    )

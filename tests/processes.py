@@ -6,6 +6,7 @@ No Django here: benchmarks use it before or without settings.
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -91,3 +92,25 @@ def own_redis() -> Iterator[OwnRedis]:
         yield server
     finally:
         server.stop()
+
+
+def celery_worker_command(
+    *, pool: str = "solo", concurrency: int = 1, beat_schedule: str | None = None
+) -> list[str]:
+    """`celery worker` for this project, with beat inside it when given a file."""
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "cmp",
+        "worker",
+        f"--pool={pool}",
+        f"--concurrency={concurrency}",
+        "--without-gossip",
+        "--without-mingle",
+        "--loglevel=WARNING",
+    ]
+    if beat_schedule:
+        command += ["--beat", f"--schedule={beat_schedule}"]
+    return command

@@ -92,21 +92,23 @@ def test_create_organization_prints_working_client_credentials(db, client):
     assert 0 < token["expires_in"] <= 900
 
 
+def _acme_with_webhook(url: str) -> str:
+    return _run(
+        "create_organization",
+        "--code",
+        "acme-data",
+        "--name",
+        "Acme Data",
+        "--webhook-url",
+        url,
+    )
+
+
 def test_create_organization_registers_a_webhook_endpoint_for_every_event(db):
     from consents.propagation.delivery import endpoint_secret
     from consents.propagation.models import EVENT_TYPES, WebhookEndpoint
 
-    printed = json.loads(
-        _run(
-            "create_organization",
-            "--code",
-            "acme-data",
-            "--name",
-            "Acme Data",
-            "--webhook-url",
-            "https://acme.example/cmp-hooks",
-        )
-    )
+    printed = json.loads(_acme_with_webhook("https://acme.example/cmp-hooks"))
 
     endpoint = WebhookEndpoint.objects.get(pk=printed["webhook_endpoint_id"])
     assert endpoint.organization.code == "acme-data"
@@ -122,15 +124,7 @@ def test_create_organization_with_a_refused_webhook_url_creates_nothing(db, sett
     before = _counts()
 
     with pytest.raises(CommandError, match="url"):
-        _run(
-            "create_organization",
-            "--code",
-            "acme-data",
-            "--name",
-            "Acme Data",
-            "--webhook-url",
-            "https://127.0.0.1/hooks",
-        )
+        _acme_with_webhook("https://127.0.0.1/hooks")
 
     assert _counts() == before
 

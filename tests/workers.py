@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +19,7 @@ from django.conf import settings
 from django.db import connection
 
 from cmp.celery import app
-from tests.processes import REDIS_SERVER, stop_process
+from tests.processes import REDIS_SERVER, celery_worker_command, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 if os.environ.get("CI", "").lower() == "true" and not REDIS_SERVER:
@@ -72,20 +71,9 @@ def celery_worker(
 ) -> Iterator[subprocess.Popen]:
     """One worker process (solo pool; with beat inside it unless `beat=False`)."""
     with tempfile.TemporaryDirectory() as folder:
-        command = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "cmp",
-            "worker",
-            "--pool=solo",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel=WARNING",
-        ]
-        if beat:
-            command += ["--beat", f"--schedule={folder}/beat-schedule"]
+        command = celery_worker_command(
+            beat_schedule=f"{folder}/beat-schedule" if beat else None
+        )
         process = subprocess.Popen(command, cwd=ROOT, env=env)
         try:
             yield process

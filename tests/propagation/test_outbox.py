@@ -11,7 +11,7 @@ from audit.actors import Actor
 from consents import services
 from consents.models import Consent
 from consents.propagation.models import Delivery
-from tests.factories import TESTER, make_consent, ref
+from tests.factories import TESTER, make_consent, ref, send_data
 from tests.propagation.conftest import subscribe
 
 pytestmark = pytest.mark.usefixtures("catalog")
@@ -35,20 +35,7 @@ def test_revoke_notifies_recipient_holders_and_transfer_parties_each_by_own_refe
     endpoints, recipient, bank, card, subject
 ):
     consent = make_consent(subject=subject, recipient=recipient, holders=[bank, card])
-    decision = services.check_consent(
-        caller=card,
-        subject_ref=ref(card, subject),
-        purpose_code="spending-analysis",
-        scope_codes=["bank.deposit"],
-        counterparty=recipient.code,
-    )
-    services.record_transfer(
-        reporter=card,
-        decision_id=decision.decision_id,
-        scope_codes=["bank.deposit"],
-        record_count=3,
-        direction="sent",
-    )
+    send_data(card, recipient, subject)
     services.revoke_consent(
         consent_id=consent.id, actor=Actor("subject", subject.pseudonym), reason="no"
     )

@@ -15,7 +15,14 @@ import pytest
 from cmp.client.webhooks import verify_webhook
 from consents import services
 from consents.propagation.models import Delivery
-from tests.factories import TESTER, OrganizationFactory, make_consent, make_subject, ref
+from tests.factories import (
+    TESTER,
+    OrganizationFactory,
+    make_consent,
+    make_subject,
+    ref,
+    send_data,
+)
 from tests.processes import OwnRedis, own_redis, wait_until
 from tests.propagation.conftest import subscribe
 from tests.receiver import running_receiver
@@ -62,20 +69,7 @@ def test_a_revoke_reaches_every_party_with_a_signature_each_verifies(
         consent = make_consent(
             subject=subject, recipient=recipient, holders=[bank, card]
         )
-        decision = services.check_consent(
-            caller=card,
-            subject_ref=ref(card, subject),
-            purpose_code="spending-analysis",
-            scope_codes=["bank.deposit"],
-            counterparty=recipient.code,
-        )
-        services.record_transfer(
-            reporter=card,
-            decision_id=decision.decision_id,
-            scope_codes=["bank.deposit"],
-            record_count=1,
-            direction="sent",
-        )
+        send_data(card, recipient, subject)
         with celery_worker(worker_env(broker.url, **FAST)) as worker:
             services.revoke_consent(consent_id=consent.id, actor=TESTER, reason="bye")
             arrived = receiver.wait_for(lambda r: len(_revoked(r)) >= 3, timeout=30)
