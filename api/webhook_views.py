@@ -64,7 +64,7 @@ class WebhookEndpointDetailView(OrganizationView):
         endpoint = self._own(endpoint_id)
         return Response(s.WebhookEndpointOutputSerializer(endpoint).data)
 
-    @extend_schema(responses=s.WebhookEndpointOutputSerializer)
+    @extend_schema(responses={200: s.WebhookEndpointOutputSerializer})
     def delete(self, request: Request, endpoint_id: UUID) -> Response:
         """Disable the endpoint: no more notices; pending ones are cancelled."""
         endpoint = endpoints.disable_webhook_endpoint(

@@ -5,13 +5,11 @@ signs, all are published, so a rotated key's old signatures still verify.
 """
 
 import base64
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
@@ -21,6 +19,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from audit.chain import canonical_json
+from cmp.client.errors import TokenVerificationError
+from cmp.client.tokens import verify_compact_jws
 
 
 class SignatureError(Exception):
@@ -39,10 +39,6 @@ class SigningKey:
 
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def b64url_decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 @cache
@@ -92,25 +88,11 @@ def sign_jws(claims: Mapping[str, Any], *, typ: str = "JWT") -> str:
 
 
 def verify_jws(token: str, keyset: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Check a compact JWS against a JWKS (default: our own); return its claims."""
+    """Check a compact JWS against a JWKS (default: our own); return its claims.
+
+    The same verification that organizations run with the SDK.
+    """
     try:
-        header_part, payload_part, signature_part = token.split(".")
-        header = json.loads(b64url_decode(header_part))
-        claims = json.loads(b64url_decode(payload_part))
-        signature = b64url_decode(signature_part)
-    except (ValueError, TypeError) as exc:
-        raise SignatureError("malformed token") from exc
-    if not isinstance(header, dict) or header.get("alg") != "EdDSA":
-        raise SignatureError("unsupported algorithm")
-    keys = {jwk.get("kid"): jwk for jwk in (keyset or jwks())["keys"]}
-    jwk = keys.get(header.get("kid"))
-    if jwk is None or jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
-        raise SignatureError("unknown signing key")
-    public = Ed25519PublicKey.from_public_bytes(b64url_decode(jwk["x"]))
-    try:
-        public.verify(signature, f"{header_part}.{payload_part}".encode("ascii"))
-    except InvalidSignature as exc:
-        raise SignatureError("bad signature") from exc
-    if not isinstance(claims, dict):
-        raise SignatureError("claims are not an object")
-    return claims
+        return verify_compact_jws(token, keyset or jwks())
+    except TokenVerificationError as exc:
+        raise SignatureError(exc.message) from exc

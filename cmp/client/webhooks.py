@@ -17,6 +17,8 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from cmp.client.tokens import b64url_decode
+
 SECRET_PREFIX = "whsec_"
 DEFAULT_TOLERANCE_SECONDS = 300
 
@@ -58,7 +60,7 @@ def _ed25519_keys(jwks: Mapping[str, Any]) -> Iterable[Any]:
 
     for jwk in jwks.get("keys", []):
         if jwk.get("kty") == "OKP" and jwk.get("crv") == "Ed25519":
-            raw = base64.urlsafe_b64decode(jwk["x"] + "=" * (-len(jwk["x"]) % 4))
+            raw = b64url_decode(jwk["x"])
             yield Ed25519PublicKey.from_public_bytes(raw)
 
 

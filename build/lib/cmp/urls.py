@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from cmp import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("api/v1/", include("api.urls")),
+    path(".well-known/jwks.json", views.jwks_view, name="jwks"),
+    path("i18n/", include("django.conf.urls.i18n")),
+]
+
+handler404 = "cmp.views.not_found"
+handler500 = "cmp.views.server_error"
