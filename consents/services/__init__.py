@@ -9,6 +9,7 @@ from consents.services.lifecycle import (
     pause_consent,
     resume_consent,
     revoke_consent,
+    revoke_recipient_consents,
 )
 from consents.services.organizations import (
     register_organization,
@@ -25,6 +26,7 @@ from consents.services.subjects import (
     link_holder_reference,
     link_subject_reference,
     register_subject,
+    set_subject_time_zone,
     subject_for_reference,
 )
 from consents.services.transfers import record_transfer
@@ -48,6 +50,8 @@ __all__ = [
     "register_subject",
     "resume_consent",
     "revoke_consent",
+    "revoke_recipient_consents",
     "set_organization_status",
+    "set_subject_time_zone",
     "subject_for_reference",
 ]
