@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test setup lint format bench clean
+# Compiled message catalogs are built here, not committed (see `messages`).
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
+
+.PHONY: run test setup lint format bench clean messages browser
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +15,16 @@ $(BIN)/.installed: requirements.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-setup: $(BIN)/.installed
+# Babel compiles in pure Python: no GNU gettext needed to run or test.
+locale/%/LC_MESSAGES/django.mo: locale/%/LC_MESSAGES/django.po $(BIN)/.installed
+	$(BIN)/pybabel -q compile --domain django --locale $* --input-file $< --output-file $@
+
+setup: $(BIN)/.installed $(CATALOGS)
+
+## Re-extract translatable text into locale/*/django.po (needs GNU gettext).
+messages: setup
+	$(BIN)/python manage.py makemessages --locale ko --no-location \
+	    --ignore '.venv/*' --ignore 'var/*' --ignore 'tests/*' --ignore 'bench/*'
 
 ## Start web, Celery worker and beat on the embedded default (or DATABASE_URL/REDIS_URL).
 run: setup
