@@ -55,15 +55,17 @@ def consents_for_subject(
     subject: DataSubject,
     *,
     status: str | None = None,
-    recipient: Organization | None = None,
+    recipient: str | None = None,
 ) -> QuerySet[Consent]:
     """The person's own consents, grouped by recipient, newest first in each."""
     queryset = Consent.objects.filter(subject=subject)
     if status:
         queryset = queryset.filter(status=status)
-    if recipient is not None:
-        queryset = queryset.filter(recipient=recipient)
-    return _with_terms(queryset).order_by("recipient__name", "-granted_at")
+    if recipient:
+        queryset = queryset.filter(recipient__code=recipient)
+    return _with_terms(queryset).order_by(
+        "recipient__name", "recipient_id", "-granted_at"
+    )
 
 
 def consent_for_subject(subject: DataSubject, consent_id: UUID) -> Consent | None:

@@ -110,15 +110,17 @@ def consent_receipt(request: HttpRequest, consent_id: UUID) -> HttpResponse:
     return response
 
 
-def _change(request: HttpRequest, change: Callable[[], object], done: str) -> bool:
+def _change(request: HttpRequest, change: Callable[[], object], done: str) -> None:
     """Run a service call for the person; a refusal becomes a message, not a 500."""
     try:
         change()
-    except ConsentError as error:
-        messages.error(request, error.message)
-        return False
-    messages.success(request, done)
-    return True
+    except ConsentError:
+        # A stale page or a second click: the consent has moved on meanwhile.
+        messages.error(
+            request, _("Nothing changed: the consent's status does not allow it.")
+        )
+    else:
+        messages.success(request, done)
 
 
 @require_http_methods(["GET", "POST"])
@@ -175,9 +177,7 @@ def consent_resume(request: HttpRequest, consent_id: UUID) -> HttpResponse:
 def recipient_revoke(request: HttpRequest, code: str) -> HttpResponse:
     """Revoke every live consent given to one recipient, in one step."""
     recipient = get_object_or_404(Organization, code=code)
-    consents = list(
-        selectors.consents_for_subject(request.subject, recipient=recipient)
-    )
+    consents = list(selectors.consents_for_subject(request.subject, recipient=code))
     if not consents:
         raise Http404
     live = [consent for consent in consents if not consent.is_terminal]
@@ -264,19 +264,22 @@ def consent_request(request: HttpRequest, request_id: UUID) -> HttpResponse:
         Scope.objects.filter(code__in=consent_request.scope_codes),
         key=lambda scope: (scope.sensitive, scope.code),
     )
-    form = forms.ConsentRequestForm(
-        request.POST if request.method == "POST" else None, requested=requested
-    )
     is_open = (
         consent_request.status == ConsentRequest.Status.PENDING
         and timezone.now() < consent_request.expires_at
     )
-    if is_open and form.is_valid():
+    answering = is_open and request.method == "POST"
+    form = forms.ConsentRequestForm(
+        request.POST if answering else None, requested=requested
+    )
+    if answering and form.is_valid():
         data = form.cleaned_data
         try:
             _answer(request, consent_request, data["decision"], data.get("chosen"))
-        except ConsentError as error:
-            form.add_error(None, error.message)
+        except ConsentError:
+            form.add_error(
+                None, _("This request cannot be answered any more. Nothing changed.")
+            )
         else:
             consent_request.refresh_from_db()
             return redirect(_return_url(consent_request))
