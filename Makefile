@@ -7,7 +7,7 @@ PORT ?= 8000
 # Compiled message catalogs are built here, not committed (see `messages`).
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
 
-.PHONY: run test setup lint format bench clean messages browser
+.PHONY: run test setup lint format bench clean messages browser screenshots
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,9 +31,23 @@ run: setup
 	PORT=$(PORT) $(BIN)/python -m cmp.devserver
 
 ## Run the whole suite (PostgreSQL and Redis when reachable; required when CI=true).
-test: setup
+test: setup browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+CHROMIUM ?= /usr/bin/chromium
+## Debian's Chromium (and Korean fonts) for the browser tests, where apt-get may install them.
+browser:
+	@if [ ! -x "$(CHROMIUM)" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	        apt-get install -y -qq chromium fonts-nanum >/dev/null) || \
+	    echo "could not install chromium: browser tests skip (and fail under CI=true)"; \
+	fi
+
+## Refresh docs/screenshots/ from the browser tests.
+screenshots: setup browser
+	CMP_SCREENSHOT_DIR=docs/screenshots $(BIN)/python -m pytest tests/e2e -k screenshots
 
 lint: setup
 	$(BIN)/ruff check .
@@ -47,4 +61,5 @@ bench: setup
 	$(BIN)/python bench/audit_append.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache test-artifacts
+	rm -f locale/*/LC_MESSAGES/*.mo
