@@ -227,7 +227,8 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "CMP Organization API",
     "DESCRIPTION": "Check before every transfer: consents, checks and transfers "
-    "for data recipients and holders, over OAuth 2.0 client credentials.",
+    "for data recipients and holders, over OAuth 2.0 client credentials; and "
+    "`/me/` for apps acting for one person (authorization code with PKCE).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
