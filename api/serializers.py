@@ -127,15 +127,11 @@ class ConsentListQuerySerializer(StrictInputSerializer):
 # --- Output ----------------------------------------------------------------------
 
 
-class ConsentOutputSerializer(serializers.Serializer):
+class ConsentTermsOutputSerializer(serializers.Serializer):
+    """What every reader of a consent sees; subclasses add who and what it names."""
+
     id = serializers.UUIDField()
     status = serializers.CharField()
-    subject_ref = serializers.SerializerMethodField()
-    recipient = serializers.CharField(source="recipient.code")
-    holders = serializers.SerializerMethodField()
-    purpose = serializers.CharField(source="purpose.code")
-    purpose_version = serializers.IntegerField(source="purpose_version.version")
-    scopes = serializers.SerializerMethodField()
     granted_at = serializers.DateTimeField()
     starts_at = serializers.DateTimeField()
     expires_at = serializers.DateTimeField()
@@ -145,8 +141,20 @@ class ConsentOutputSerializer(serializers.Serializer):
     retention_days = serializers.IntegerField()
     collection_method = serializers.CharField()
     status_changed_at = serializers.DateTimeField()
-    status_reason = serializers.CharField()
     receipt = serializers.SerializerMethodField()
+
+    def get_receipt(self, consent: Consent) -> str:
+        return consent_receipt(consent)
+
+
+class ConsentOutputSerializer(ConsentTermsOutputSerializer):
+    subject_ref = serializers.SerializerMethodField()
+    recipient = serializers.CharField(source="recipient.code")
+    holders = serializers.SerializerMethodField()
+    purpose = serializers.CharField(source="purpose.code")
+    purpose_version = serializers.IntegerField(source="purpose_version.version")
+    scopes = serializers.SerializerMethodField()
+    status_reason = serializers.CharField()
 
     def get_subject_ref(self, consent: Consent) -> str | None:
         """The caller's own reference for the person, never another party's."""
@@ -161,9 +169,6 @@ class ConsentOutputSerializer(serializers.Serializer):
 
     def get_scopes(self, consent: Consent) -> list[str]:
         return sorted(s.code for s in consent.scopes.all())
-
-    def get_receipt(self, consent: Consent) -> str:
-        return consent_receipt(consent)
 
 
 class ConsentPageOutputSerializer(serializers.Serializer):
@@ -293,26 +298,11 @@ class PurposeTermsOutputSerializer(serializers.Serializer):
     legal_basis = serializers.CharField()
 
 
-class PersonConsentOutputSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    status = serializers.CharField()
+class PersonConsentOutputSerializer(ConsentTermsOutputSerializer):
     recipient = OrganizationOutputSerializer()
     holders = OrganizationOutputSerializer(many=True)
     purpose = PurposeTermsOutputSerializer(source="purpose_version")
     scopes = ScopeOutputSerializer(many=True)
-    granted_at = serializers.DateTimeField()
-    starts_at = serializers.DateTimeField()
-    expires_at = serializers.DateTimeField()
-    data_from = serializers.DateField(allow_null=True)
-    data_to = serializers.DateField(allow_null=True)
-    max_uses_per_day = serializers.IntegerField(allow_null=True)
-    retention_days = serializers.IntegerField()
-    collection_method = serializers.CharField()
-    status_changed_at = serializers.DateTimeField()
-    receipt = serializers.SerializerMethodField()
-
-    def get_receipt(self, consent: Consent) -> str:
-        return consent_receipt(consent)
 
 
 class PersonConsentPageOutputSerializer(serializers.Serializer):

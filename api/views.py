@@ -33,6 +33,13 @@ class ValidatingView(APIView):
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
+    def paginated(self, consents, serializer_class, **context) -> Response:
+        """One cursor page of consents, newest first."""
+        paginator = NewestFirstPagination()
+        page = paginator.paginate_queryset(consents, self.request, view=self)
+        body = serializer_class(page, many=True, context=context).data
+        return paginator.get_paginated_response(body)
+
 
 class OrganizationView(ValidatingView):
     authentication_classes = [OrganizationAuthentication]
@@ -95,12 +102,9 @@ class ConsentCollectionView(OrganizationView):
             status=query.get("status"),
             purpose=query.get("purpose"),
         )
-        paginator = NewestFirstPagination()
-        page = paginator.paginate_queryset(consents, request, view=self)
-        body = s.ConsentOutputSerializer(
-            page, many=True, context={"organization": self.organization}
-        ).data
-        return paginator.get_paginated_response(body)
+        return self.paginated(
+            consents, s.ConsentOutputSerializer, organization=self.organization
+        )
 
     @extend_schema(
         request=s.ConsentCreateInputSerializer,
@@ -342,10 +346,7 @@ class PersonConsentListView(PersonView):
         consents = selectors.consents_for_subject(
             self.subject, status=query.get("status"), recipient=query.get("recipient")
         )
-        paginator = NewestFirstPagination()
-        page = paginator.paginate_queryset(consents, request, view=self)
-        body = s.PersonConsentOutputSerializer(page, many=True).data
-        return paginator.get_paginated_response(body)
+        return self.paginated(consents, s.PersonConsentOutputSerializer)
 
 
 class PersonConsentDetailView(PersonView):

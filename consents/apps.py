@@ -6,5 +6,4 @@ class ConsentsConfig(AppConfig):
     verbose_name = "Consents"
 
     def ready(self) -> None:
-        # Sign-in signal receivers (a login is an event Django owns).
-        from consents.portal import security  # noqa: F401
+        from consents.portal import signals  # noqa: F401

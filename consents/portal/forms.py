@@ -5,6 +5,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from consents.models import Consent, Scope
+from consents.portal.labels import STATUS_LABELS
 
 APPROVE_ALL, APPROVE_SOME, DENY = "approve_all", "approve_some", "deny"
 
@@ -12,12 +13,15 @@ APPROVE_ALL, APPROVE_SOME, DENY = "approve_all", "approve_some", "deny"
 class ConsentFilterForm(forms.Form):
     status = forms.ChoiceField(
         required=False,
-        choices=[
-            ("", _("All")),
-            (Consent.Status.ACTIVE, _("Active")),
-            (Consent.Status.PAUSED, _("Paused")),
-            (Consent.Status.REVOKED, _("Revoked")),
-            (Consent.Status.EXPIRED, _("Expired")),
+        choices=[("", _("All"))]
+        + [
+            (status, STATUS_LABELS[status])
+            for status in (
+                Consent.Status.ACTIVE,
+                Consent.Status.PAUSED,
+                Consent.Status.REVOKED,
+                Consent.Status.EXPIRED,
+            )
         ],
     )
 

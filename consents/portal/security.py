@@ -1,12 +1,7 @@
 """Sign-in protection: who is signing in, as django-axes counts failures."""
 
 from django.conf import settings
-from django.contrib.auth.signals import user_logged_in
-from django.dispatch import receiver
 from django.http import HttpRequest
-
-from consents.models import DataSubject
-from consents.portal.middleware import SESSION_TIME_ZONE
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -22,15 +17,3 @@ def client_ip(request: HttpRequest) -> str:
         if len(hops) >= proxies:
             return hops[-proxies]
     return request.META.get("REMOTE_ADDR", "")
-
-
-@receiver(user_logged_in, dispatch_uid="portal-time-zone-on-login")
-def remember_time_zone(sender, request: HttpRequest, user, **kwargs) -> None:
-    """Carry the person's time zone into the new session."""
-    zone = (
-        DataSubject.objects.filter(user=user)
-        .values_list("time_zone", flat=True)
-        .first()
-    )
-    if request is not None and zone:
-        request.session[SESSION_TIME_ZONE] = zone

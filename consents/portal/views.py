@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.actors import Actor
@@ -144,32 +145,33 @@ def consent_revoke(request: HttpRequest, consent_id: UUID) -> HttpResponse:
     return render(request, "portal/consent_revoke.html", {"consent": consent})
 
 
-@require_POST
-@person_required
-def consent_pause(request: HttpRequest, consent_id: UUID) -> HttpResponse:
-    consent = _own_consent(request, consent_id)
-    _change(
-        request,
-        lambda: services.pause_consent(
-            consent_id=consent.id, actor=_actor(request), reason="paused in the portal"
-        ),
-        _("Consent paused. Nobody may use this data until you resume it."),
-    )
-    return redirect("portal:consent", consent_id=consent.id)
+def _status_view(service: Callable[..., Consent], reason: str, done: str) -> View:
+    """A POST that pauses or resumes the person's consent, then shows it."""
+
+    @require_POST
+    @person_required
+    def change(request: HttpRequest, consent_id: UUID) -> HttpResponse:
+        consent = _own_consent(request, consent_id)
+        _change(
+            request,
+            lambda: service(
+                consent_id=consent.id, actor=_actor(request), reason=reason
+            ),
+            str(done),
+        )
+        return redirect("portal:consent", consent_id=consent.id)
+
+    return change
 
 
-@require_POST
-@person_required
-def consent_resume(request: HttpRequest, consent_id: UUID) -> HttpResponse:
-    consent = _own_consent(request, consent_id)
-    _change(
-        request,
-        lambda: services.resume_consent(
-            consent_id=consent.id, actor=_actor(request), reason="resumed in the portal"
-        ),
-        _("Consent resumed."),
-    )
-    return redirect("portal:consent", consent_id=consent.id)
+consent_pause = _status_view(
+    services.pause_consent,
+    "paused in the portal",
+    gettext_lazy("Consent paused. Nobody may use this data until you resume it."),
+)
+consent_resume = _status_view(
+    services.resume_consent, "resumed in the portal", gettext_lazy("Consent resumed.")
+)
 
 
 @require_http_methods(["GET", "POST"])

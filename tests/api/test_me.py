@@ -3,32 +3,26 @@
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
 
 from audit.services import seal_pending_events
 from consents.models import Consent
 from tests.api.conftest import pkce_pair
-from tests.factories import make_consent, make_subject, ref
+from tests.factories import Person, make_consent, ref
 
 pytestmark = pytest.mark.django_db
 
 
-def _person(username: str):
-    user = get_user_model().objects.create_user(username, password="not-used-here")
-    browser = Client()
-    browser.force_login(user)
-    return make_subject(user=user), browser
-
-
 @pytest.fixture
 def minji(catalog):
-    return _person("minji")
+    person = Person("minji")
+    return person.subject, person.browser
 
 
 @pytest.fixture
 def jihoon(catalog):
-    return _person("jihoon")
+    person = Person("jihoon")
+    return person.subject, person.browser
 
 
 def _check(org_client, subject, scopes=("bank.deposit",)) -> dict:

@@ -1,18 +1,30 @@
+import html
+import re
+
 import pytest
-from django.contrib.auth import get_user_model
-from django.test import Client
 
-from tests.factories import OrganizationFactory, make_subject
+from consents import services
+from consents.decisions import ConsentDecision
+from tests.factories import OrganizationFactory, Person, ref
 
 
-class Person:
-    """A data subject with a portal login and a signed-in browser."""
+def page_text(response) -> str:
+    """The page's visible words, one space apart."""
+    body = re.sub(r"<style\b.*?</style>", " ", response.content.decode(), flags=re.S)
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body)))
 
-    def __init__(self, username: str):
-        self.user = get_user_model().objects.create_user(username, password="pw")
-        self.subject = make_subject(user=self.user)
-        self.browser = Client(HTTP_ACCEPT_LANGUAGE="en")
-        self.browser.force_login(self.user)
+
+def check(
+    caller, subject, scopes=("bank.deposit",), purpose="spending-analysis", **kwargs
+) -> ConsentDecision:
+    """The caller checks the person's data, by its own reference for them."""
+    return services.check_consent(
+        caller=caller,
+        subject_ref=ref(caller, subject),
+        purpose_code=purpose,
+        scope_codes=list(scopes),
+        **kwargs,
+    )
 
 
 @pytest.fixture

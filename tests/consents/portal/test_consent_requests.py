@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from consents import services
 from consents.models import Consent, ConsentRequest
-from tests.consents.portal.test_pages import _text
+from tests.consents.portal.conftest import page_text
 from tests.factories import TESTER, OrganizationFactory
 
 pytestmark = pytest.mark.django_db
@@ -62,7 +62,7 @@ def test_the_page_needs_a_signed_in_person_then_comes_back(asked, minji):
 
 def test_the_page_shows_what_is_asked_with_sensitive_data_apart(asked, minji):
     response = minji.browser.get(_path(asked))
-    page = _text(response)
+    page = page_text(response)
     assert "다솜생명 asks for your consent" in page
     assert "Insurance comparison and coverage analysis" in page
     assert "We analyse your insurance contracts to compare your coverage." in page
@@ -73,7 +73,7 @@ def test_the_page_shows_what_is_asked_with_sensitive_data_apart(asked, minji):
     assert "I agree that 다솜생명 may use my sensitive data" in sensitive
     html = response.content.decode()
     assert html.count('type="checkbox"') == 3 and " checked" not in html
-    korean = _text(minji.browser.get(_path(asked), HTTP_ACCEPT_LANGUAGE="ko"))
+    korean = page_text(minji.browser.get(_path(asked), HTTP_ACCEPT_LANGUAGE="ko"))
     assert "다솜생명에서 동의를 요청합니다" in korean
     assert "민감정보: 항목마다 별도 동의가 필요합니다" in korean
 
@@ -81,7 +81,7 @@ def test_the_page_shows_what_is_asked_with_sensitive_data_apart(asked, minji):
 def test_approve_all_needs_each_sensitive_tick(asked, minji):
     refused = minji.browser.post(_path(asked), {"decision": "approve_all"})
     assert refused.status_code == 400
-    assert "Sensitive data needs its own tick." in _text(refused)
+    assert "Sensitive data needs its own tick." in page_text(refused)
     asked.refresh_from_db()
     assert asked.status == ConsentRequest.Status.PENDING
 
@@ -106,7 +106,7 @@ def test_approve_all_needs_each_sensitive_tick(asked, minji):
 def test_approve_only_the_ticked_scopes(asked, minji):
     nothing = minji.browser.post(_path(asked), {"decision": "approve_some"})
     assert nothing.status_code == 400
-    assert "Tick at least one item" in _text(nothing)
+    assert "Tick at least one item" in page_text(nothing)
     back = _back(
         minji.browser.post(
             _path(asked),
@@ -134,7 +134,7 @@ def test_deny_sends_the_person_back_with_nothing_granted(asked, minji):
     assert back["outcome"] == ["denied"] and back["state"] == ["abc 123"]
     assert "consent_id" not in back
     assert not Consent.objects.filter(subject=minji.subject).exists()
-    answered = _text(minji.browser.get(_path(asked)))
+    answered = page_text(minji.browser.get(_path(asked)))
     assert "You already denied this request." in answered
     again = minji.browser.post(_path(asked), {"decision": "approve_all"})
     assert again.status_code == 200  # the closed page; nothing changes
@@ -152,9 +152,9 @@ def test_an_expired_request_offers_only_the_way_back(asked, minji, insurer):
         now=timezone.now() - timedelta(days=10),
     )
     page = minji.browser.get(_path(stale))
-    assert "This request has expired." in _text(page)
+    assert "This request has expired." in page_text(page)
     assert "outcome=expired" in page.content.decode()
-    assert "Approve all" not in _text(page)
+    assert "Approve all" not in page_text(page)
 
 
 def test_a_request_for_someone_else_is_not_found(asked, minji, jihoon, insurer):
@@ -169,7 +169,7 @@ def test_a_request_for_someone_else_is_not_found(asked, minji, jihoon, insurer):
 def test_a_request_answered_by_someone_else_is_not_found(asked, minji, jihoon):
     services.approve_consent_request(request_id=asked.id, subject=jihoon.subject)
     assert minji.browser.get(_path(asked)).status_code == 404
-    assert "You already approved this request." in _text(
+    assert "You already approved this request." in page_text(
         jihoon.browser.get(_path(asked))
     )
 

@@ -3,9 +3,9 @@
 import pytest
 
 from audit.services import seal_pending_events
-from consents import services
 from consents.models import Consent
-from tests.factories import make_consent, ref
+from tests.consents.portal.conftest import check
+from tests.factories import make_consent
 
 pytestmark = pytest.mark.django_db
 
@@ -49,12 +49,7 @@ def test_revoking_all_for_a_recipient_touches_only_my_consents(
 def test_lists_and_activity_show_only_my_own(minji, jihoon, recipient, theirs):
     mine = make_consent(subject=minji.subject, recipient=recipient)
     for person in (minji, jihoon):
-        services.check_consent(
-            caller=recipient,
-            subject_ref=ref(recipient, person.subject),
-            purpose_code="spending-analysis",
-            scope_codes=["bank.deposit"],
-        )
+        check(recipient, person.subject)
     seal_pending_events()
     listing = minji.browser.get("/consents/").content.decode()
     assert str(mine.id) in listing and str(theirs.id) not in listing

@@ -1,6 +1,5 @@
 """The person's pages, as a signed-in person uses them."""
 
-import html
 import json
 import re
 from datetime import timedelta
@@ -13,7 +12,8 @@ from audit.services import seal_pending_events
 from audit.signing import verify_jws
 from consents import services
 from consents.models import Consent
-from tests.factories import TESTER, make_consent, ref
+from tests.consents.portal.conftest import check, page_text
+from tests.factories import TESTER, make_consent
 
 pytestmark = pytest.mark.django_db
 
@@ -22,22 +22,6 @@ PAGES = [
     "/activity/",
     "/preferences/",
 ]
-
-
-def _text(response) -> str:
-    """The page's visible words, one space apart."""
-    body = re.sub(r"<style\b.*?</style>", " ", response.content.decode(), flags=re.S)
-    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body)))
-
-
-def _check(recipient, subject, scopes=("bank.deposit",), **kwargs):
-    return services.check_consent(
-        caller=recipient,
-        subject_ref=ref(recipient, subject),
-        purpose_code="spending-analysis",
-        scope_codes=list(scopes),
-        **kwargs,
-    )
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -50,7 +34,7 @@ def test_every_page_asks_to_sign_in_first(path, catalog):
 def test_a_staff_account_without_consents_is_told_so(admin_client):
     response = admin_client.get("/consents/", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 403
-    assert "not linked to a person's consents" in _text(response)
+    assert "not linked to a person's consents" in page_text(response)
 
 
 def test_my_consents_are_grouped_by_recipient_with_their_terms(
@@ -69,7 +53,7 @@ def test_my_consents_are_grouped_by_recipient_with_their_terms(
         purpose="marketing.personalised-offers",
         scopes=["card.approvals"],
     )
-    page = _text(minji.browser.get("/consents/"))
+    page = page_text(minji.browser.get("/consents/"))
     assert page.index("머니로그") < page.index("Spending analysis and money management")
     assert page.index("하늘쇼핑") < page.index("Personalised offers")
     assert "We collect your account and card transactions" in page
@@ -78,7 +62,7 @@ def test_my_consents_are_grouped_by_recipient_with_their_terms(
     assert "(10 days left)" in page
     assert page.count("Active") >= 2
     assert "Revoke all for 머니로그" in page
-    korean = _text(minji.browser.get("/consents/", HTTP_ACCEPT_LANGUAGE="ko"))
+    korean = page_text(minji.browser.get("/consents/", HTTP_ACCEPT_LANGUAGE="ko"))
     assert "소비 분석 및 자산관리" in korean and "예금·적금 계좌" in korean
     assert "귀하의 계좌·카드 거래내역을" in korean and "10일 남음" in korean
 
@@ -107,7 +91,7 @@ def test_filters_show_one_status(minji, recipient):
     assert shown("?status=revoked") == {str(ended.id)}
     assert shown("?status=expired") == {str(expiring.id)}
     assert shown("?status=paused") == set()
-    assert "No consents with this status." in _text(
+    assert "No consents with this status." in page_text(
         minji.browser.get("/consents/?status=paused")
     )
 
@@ -138,11 +122,11 @@ def test_one_consent_shows_its_terms_and_history(minji, recipient, bank):
         holders=[bank],
         max_uses_per_day=4,
     )
-    _check(recipient, minji.subject)
+    check(recipient, minji.subject)
     seal_pending_events()
-    decision = _check(recipient, minji.subject, scopes=["credit.score"])
+    decision = check(recipient, minji.subject, scopes=["credit.score"])
     assert not decision.allowed
-    page = _text(minji.browser.get(f"/consents/{consent.id}/"))
+    page = page_text(minji.browser.get(f"/consents/{consent.id}/"))
     assert "Consent given to 머니로그" in page
     assert "At most 4 times a day" in page and "At most 365 days" in page
     assert "Your consent" in page and "You gave it in this portal" in page
@@ -174,7 +158,7 @@ def test_revoking_asks_first_then_the_next_check_is_denied(minji, recipient, ban
     consent = make_consent(subject=minji.subject, recipient=recipient, holders=[bank])
     path = f"/consents/{consent.id}/revoke/"
     confirm = minji.browser.get(path)
-    text = _text(confirm)
+    text = page_text(confirm)
     assert "Revoke this consent?" in text
     assert "From this moment 머니로그 may no longer receive or use this data" in text
     assert "You cannot undo a revocation" in text
@@ -184,14 +168,14 @@ def test_revoking_asks_first_then_the_next_check_is_denied(minji, recipient, ban
 
     done = minji.browser.post(path, follow=True)
     assert done.redirect_chain == [(f"/consents/{consent.id}/", 302)]
-    page = _text(done)
+    page = page_text(done)
     assert "Consent revoked. 머니로그 can no longer use this data." in page
     assert "Revoked" in page and "You revoked this consent" in page
     assert "Revoke the consent" not in page
     consent.refresh_from_db()
     assert consent.status == Consent.Status.REVOKED
     assert consent.status_changed_by == f"subject:{minji.subject.pseudonym}"
-    denied = _check(recipient, minji.subject)
+    denied = check(recipient, minji.subject)
     assert (denied.allowed, denied.reason) == (False, "revoked")
     # A second confirmation changes nothing and says nothing went wrong.
     assert minji.browser.post(path).status_code == 302
@@ -200,14 +184,16 @@ def test_revoking_asks_first_then_the_next_check_is_denied(minji, recipient, ban
 def test_pausing_and_resuming(minji, recipient):
     consent = make_consent(subject=minji.subject, recipient=recipient)
     paused = minji.browser.post(f"/consents/{consent.id}/pause/", follow=True)
-    assert "Consent paused." in _text(paused)
-    assert _check(recipient, minji.subject).reason == "paused"
+    assert "Consent paused." in page_text(paused)
+    assert check(recipient, minji.subject).reason == "paused"
     assert minji.browser.get(f"/consents/{consent.id}/pause/").status_code == 405
     resumed = minji.browser.post(f"/consents/{consent.id}/resume/", follow=True)
-    assert "Consent resumed." in _text(resumed)
-    assert _check(recipient, minji.subject).allowed
+    assert "Consent resumed." in page_text(resumed)
+    assert check(recipient, minji.subject).allowed
     again = minji.browser.post(f"/consents/{consent.id}/resume/", follow=True)
-    assert "Nothing changed: the consent's status does not allow it." in _text(again)
+    assert "Nothing changed: the consent's status does not allow it." in page_text(
+        again
+    )
 
 
 def test_everything_for_one_recipient_is_revoked_in_one_step(minji, recipient, shop):
@@ -219,18 +205,18 @@ def test_everything_for_one_recipient_is_revoked_in_one_step(minji, recipient, s
     other = make_consent(
         subject=minji.subject, recipient=shop, purpose="marketing.personalised-offers"
     )
-    confirm = _text(minji.browser.get("/recipients/moneylog/revoke/"))
+    confirm = page_text(minji.browser.get("/recipients/moneylog/revoke/"))
     assert "Revoke everything for 머니로그?" in confirm
     assert "This revokes 2 consents at once" in confirm
     done = minji.browser.post("/recipients/moneylog/revoke/", follow=True)
-    assert "Every consent to 머니로그 is revoked." in _text(done)
+    assert "Every consent to 머니로그 is revoked." in page_text(done)
     statuses = dict(
         Consent.objects.filter(pk__in=[first.pk, second.pk, other.pk]).values_list(
             "pk", "status"
         )
     )
     assert statuses == {first.pk: "revoked", second.pk: "revoked", other.pk: "active"}
-    assert "Revoke all for 머니로그" not in _text(minji.browser.get("/consents/"))
+    assert "Revoke all for 머니로그" not in page_text(minji.browser.get("/consents/"))
     # Nothing live is left: the confirmation page sends the person back.
     assert minji.browser.get("/recipients/moneylog/revoke/").status_code == 302
 
@@ -245,13 +231,7 @@ def test_activity_shows_checks_and_transfers_at_once_and_filters(
         purpose="marketing.personalised-offers",
         scopes=["card.approvals"],
     )
-    decision = services.check_consent(
-        caller=bank,
-        subject_ref=ref(bank, minji.subject),
-        purpose_code="spending-analysis",
-        scope_codes=["bank.deposit"],
-        counterparty="moneylog",
-    )
+    decision = check(bank, minji.subject, counterparty="moneylog")
     services.record_transfer(
         reporter=bank,
         decision_id=decision.decision_id,
@@ -259,21 +239,16 @@ def test_activity_shows_checks_and_transfers_at_once_and_filters(
         record_count=12,
         direction="sent",
     )
-    services.check_consent(
-        caller=shop,
-        subject_ref=ref(shop, minji.subject),
-        purpose_code="marketing.personalised-offers",
-        scope_codes=["card.bills"],
-    )
+    check(shop, minji.subject, ["card.bills"], "marketing.personalised-offers")
     # Nothing is sealed yet: the staged checks show all the same.
-    page = _text(minji.browser.get("/activity/"))
+    page = page_text(minji.browser.get("/activity/"))
     assert "한빛은행 sent 12 records of your data to 머니로그" in page
     assert "한빛은행 asked whether it may send your data to 머니로그 Allowed" in page
     assert "하늘쇼핑 asked whether it may use your data Refused" in page
     assert "Data: Deposit and savings accounts" in page
-    only_shop = _text(minji.browser.get("/activity/?recipient=hanul-shop"))
+    only_shop = page_text(minji.browser.get("/activity/?recipient=hanul-shop"))
     assert "하늘쇼핑 asked" in only_shop and "한빛은행" not in only_shop
-    korean = _text(minji.browser.get("/activity/", HTTP_ACCEPT_LANGUAGE="ko"))
+    korean = page_text(minji.browser.get("/activity/", HTTP_ACCEPT_LANGUAGE="ko"))
     assert "한빛은행에서 내 정보 12건을 머니로그에 보냈습니다" in korean
     assert "거절 사유: 제공에 동의하지 않은 정보를 요청함" in korean
 
@@ -281,7 +256,7 @@ def test_activity_shows_checks_and_transfers_at_once_and_filters(
 def test_activity_pages_through_older_events(minji, recipient, settings):
     make_consent(subject=minji.subject, recipient=recipient)
     for _ in range(53):
-        _check(recipient, minji.subject)
+        check(recipient, minji.subject)
     seal_pending_events()
     first = minji.browser.get("/activity/").content.decode()
     assert first.count('class="when"') == 50
@@ -301,15 +276,15 @@ def test_dates_follow_the_persons_time_zone(minji, recipient):
         expires_at=noon_utc + timedelta(days=30),
         now=noon_utc,
     )
-    seoul = _text(minji.browser.get(f"/consents/{consent.id}/"))
+    seoul = page_text(minji.browser.get(f"/consents/{consent.id}/"))
     assert "9 p.m." in seoul and "Asia/Seoul time zone" in seoul
     saved = minji.browser.post(
         "/preferences/", {"time_zone": "Europe/London"}, follow=True
     )
-    assert "Preferences saved." in _text(saved)
+    assert "Preferences saved." in page_text(saved)
     minji.subject.refresh_from_db()
     assert minji.subject.time_zone == "Europe/London"
-    london = _text(minji.browser.get(f"/consents/{consent.id}/"))
+    london = page_text(minji.browser.get(f"/consents/{consent.id}/"))
     assert "Europe/London time zone" in london
     assert ("noon" in london) or ("1 p.m." in london)  # GMT or BST
     refused = minji.browser.post("/preferences/", {"time_zone": "Mars/Olympus"})
@@ -324,14 +299,14 @@ def test_the_time_zone_comes_back_at_the_next_sign_in(minji, recipient):
     minji.user.set_password("pw-2026-portal")
     minji.user.save()
     browser.post("/login/", {"username": "minji", "password": "pw-2026-portal"})
-    assert "America/New_York time zone" in _text(browser.get("/consents/"))
+    assert "America/New_York time zone" in page_text(browser.get("/consents/"))
 
 
 def test_korean_by_default_english_on_request_and_by_the_switch(minji):
     browser = Client()
     browser.force_login(minji.user)
-    assert "내 동의 내역" in _text(browser.get("/consents/"))
-    assert "My consents" in _text(
+    assert "내 동의 내역" in page_text(browser.get("/consents/"))
+    assert "My consents" in page_text(
         browser.get("/consents/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
     )
     switched = browser.post(

@@ -5,7 +5,7 @@ from axes.models import AccessAttempt
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from tests.consents.portal.test_pages import _text
+from tests.consents.portal.conftest import page_text
 from tests.factories import make_subject
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +38,7 @@ def test_signing_in_opens_my_consents_and_a_wrong_password_says_so(person):
     assert _sign_in(PASSWORD)["Location"] == "/consents/"
     wrong = _sign_in("guess")
     assert wrong.status_code == 200
-    assert "The username or password is not correct." in _text(wrong)
+    assert "The username or password is not correct." in page_text(wrong)
 
 
 def test_five_wrong_passwords_pause_signing_in_even_with_the_right_one(person):
@@ -46,8 +46,8 @@ def test_five_wrong_passwords_pause_signing_in_even_with_the_right_one(person):
         assert _sign_in("guess").status_code == 200
     locked = _sign_in("guess")
     assert locked.status_code == 429
-    assert "Signing in is paused" in _text(locked)
-    assert "Try again in 15 minutes." in _text(locked)
+    assert "Signing in is paused" in page_text(locked)
+    assert "Try again in 15 minutes." in page_text(locked)
     assert _sign_in(PASSWORD).status_code == 429
     # Another address is not locked out: one guesser cannot lock a person out.
     assert _sign_in(PASSWORD, address="198.51.100.20")["Location"] == "/consents/"
