@@ -182,3 +182,15 @@ def test_a_recipient_that_knows_me_by_another_name_cannot_use_this_request(
     )
     assert minji.browser.get(_path(asked)).status_code == 404
     assert ConsentRequest.objects.get(pk=asked.pk).status == "pending"
+
+
+def test_a_request_from_a_suspended_recipient_grants_nothing(asked, minji):
+    services.set_organization_status(
+        code="dasom-insurance", status="suspended", actor=TESTER
+    )
+    refused = minji.browser.post(
+        _path(asked), {"decision": "approve_some", "scopes": ["insurance.contracts"]}
+    )
+    assert refused.status_code == 400
+    assert "This request cannot be answered any more." in page_text(refused)
+    assert not Consent.objects.filter(subject=minji.subject).exists()
