@@ -171,9 +171,14 @@ class ConsentOutputSerializer(ConsentTermsOutputSerializer):
         return sorted(s.code for s in consent.scopes.all())
 
 
-class ConsentPageOutputSerializer(serializers.Serializer):
+class CursorPageOutputSerializer(serializers.Serializer):
+    """A page of a cursor-paginated list; subclasses say what `results` holds."""
+
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
+
+
+class ConsentPageOutputSerializer(CursorPageOutputSerializer):
     results = ConsentOutputSerializer(many=True)
 
 
@@ -305,9 +310,7 @@ class PersonConsentOutputSerializer(ConsentTermsOutputSerializer):
     scopes = ScopeOutputSerializer(many=True)
 
 
-class PersonConsentPageOutputSerializer(serializers.Serializer):
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
+class PersonConsentPageOutputSerializer(CursorPageOutputSerializer):
     results = PersonConsentOutputSerializer(many=True)
 
 

@@ -22,16 +22,25 @@ def insurer(db):
     return OrganizationFactory(code="dasom-insurance", name="다솜생명")
 
 
-@pytest.fixture
-def asked(catalog, insurer):
-    """An insurer asks for contracts, claims and health data (sensitive)."""
+def _ask(insurer, scopes: list[str], **terms) -> ConsentRequest:
+    """The insurer asks the person it calls ds-0042 to compare their insurance."""
     return services.create_consent_request(
         recipient=insurer,
         subject_ref="ds-0042",
         purpose_code="insurance-comparison",
-        scope_codes=["insurance.contracts", "insurance.claims", "insurance.health"],
-        duration_days=90,
+        scope_codes=scopes,
         redirect_uri=REDIRECT,
+        **terms,
+    )
+
+
+@pytest.fixture
+def asked(catalog, insurer):
+    """Contracts, claims and health data (sensitive), for 90 days."""
+    return _ask(
+        insurer,
+        ["insurance.contracts", "insurance.claims", "insurance.health"],
+        duration_days=90,
         state="abc 123",
     )
 
@@ -115,13 +124,7 @@ def test_approve_only_the_ticked_scopes(asked, minji):
     )
     assert back["outcome"] == ["approved"]
     assert back["scopes"] == ["insurance.contracts"]
-    unknown = services.create_consent_request(
-        recipient=asked.recipient,
-        subject_ref="ds-0042",
-        purpose_code="insurance-comparison",
-        scope_codes=["insurance.contracts"],
-        redirect_uri=REDIRECT,
-    )
+    unknown = _ask(asked.recipient, ["insurance.contracts"])
     smuggled = minji.browser.post(
         _path(unknown), {"decision": "approve_some", "scopes": ["insurance.health"]}
     )
@@ -142,12 +145,9 @@ def test_deny_sends_the_person_back_with_nothing_granted(asked, minji):
 
 
 def test_an_expired_request_offers_only_the_way_back(asked, minji, insurer):
-    stale = services.create_consent_request(
-        recipient=insurer,
-        subject_ref="ds-0042",
-        purpose_code="insurance-comparison",
-        scope_codes=["insurance.contracts"],
-        redirect_uri=REDIRECT,
+    stale = _ask(
+        insurer,
+        ["insurance.contracts"],
         state="s2",
         now=timezone.now() - timedelta(days=10),
     )
