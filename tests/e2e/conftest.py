@@ -82,9 +82,12 @@ def chromium() -> Iterator[tuple[Browser, object]]:
             browser.close()
 
 
-def new_page(browser: Browser, *, locale: str = "ko-KR", **options) -> Page:
+def new_page(
+    browser: Browser, *, locale: str = "ko-KR", width: int = 1000, height: int = 900
+) -> Page:
+    """A page in a fresh context: its own cookies, language and screen size."""
     context = browser.new_context(
-        locale=locale, viewport=options.pop("viewport", {"width": 1000, "height": 900})
+        locale=locale, viewport={"width": width, "height": height}
     )
     page = context.new_page()
     page.set_default_timeout(10_000)

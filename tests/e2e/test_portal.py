@@ -195,9 +195,7 @@ def test_main_pages_are_accessible_and_fit_a_phone_with_screenshots(
         screenshot(page, f"approval-{locale}")
         _no_accessibility_violations(page)
 
-        phone = new_page(
-            browser, locale=browser_locale, viewport={"width": 390, "height": 844}
-        )
+        phone = new_page(browser, locale=browser_locale, width=390, height=844)
         phone.context.add_cookies(page.context.cookies())
         phone.goto(f"{demo.url}/consents/")
         fits = phone.evaluate(
