@@ -15,7 +15,7 @@ from tests.e2e.conftest import (
     sign_in,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.slow
 
 SHOP_CHECK = {
     "subject_ref": "hanul-shop-minji",
