@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test setup lint format bench clean
+# Compiled message catalogs are built here, not committed (see `messages`).
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
+
+.PHONY: run test setup lint format bench clean messages browser screenshots
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -12,16 +15,39 @@ $(BIN)/.installed: requirements.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-setup: $(BIN)/.installed
+# Babel compiles in pure Python: no GNU gettext needed to run or test.
+locale/%/LC_MESSAGES/django.mo: locale/%/LC_MESSAGES/django.po $(BIN)/.installed
+	$(BIN)/pybabel -q compile --domain django --locale $* --input-file $< --output-file $@
+
+setup: $(BIN)/.installed $(CATALOGS)
+
+## Re-extract translatable text into locale/*/django.po (needs GNU gettext).
+messages: setup
+	$(BIN)/python manage.py makemessages --locale ko --no-location \
+	    --ignore '.venv/*' --ignore 'var/*' --ignore 'tests/*' --ignore 'bench/*'
 
 ## Start web, Celery worker and beat on the embedded default (or DATABASE_URL/REDIS_URL).
 run: setup
 	PORT=$(PORT) $(BIN)/python -m cmp.devserver
 
 ## Run the whole suite (PostgreSQL and Redis when reachable; required when CI=true).
-test: setup
+test: setup browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+CHROMIUM ?= /usr/bin/chromium
+## Debian's Chromium (and Korean fonts) for the browser tests, where apt-get may install them.
+browser:
+	@if [ ! -x "$(CHROMIUM)" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	        apt-get install -y -qq chromium fonts-nanum >/dev/null) || \
+	    echo "could not install chromium: browser tests skip (and fail under CI=true)"; \
+	fi
+
+## Refresh docs/screenshots/ from the browser tests.
+screenshots: setup browser
+	CMP_SCREENSHOT_DIR=docs/screenshots $(BIN)/python -m pytest tests/e2e -k screenshots
 
 lint: setup
 	$(BIN)/ruff check .
@@ -35,4 +61,5 @@ bench: setup
 	$(BIN)/python bench/audit_append.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache test-artifacts
+	rm -f locale/*/LC_MESSAGES/*.mo

@@ -9,13 +9,15 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 from django.utils import timezone
+from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from oauth2_provider.models import get_access_token_model
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
-from consents.models import Organization
+from consents.models import DataSubject, Organization
 
 
 @dataclass(frozen=True)
@@ -87,3 +89,36 @@ class OrganizationAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return f'{self.keyword} realm="api"'
+
+
+@dataclass(frozen=True)
+class PersonPrincipal:
+    """`request.user` for a token an app holds for one person."""
+
+    user: AbstractBaseUser
+    subject: DataSubject
+    is_authenticated: bool = True
+    is_anonymous: bool = False
+
+    def __str__(self) -> str:
+        return f"subject:{self.subject.pseudonym}"
+
+
+class PersonAuthentication(OAuth2Authentication):
+    """A token the person granted an app (authorization code with PKCE).
+
+    Client-credentials tokens act for no person and are refused here, as person
+    tokens are refused by the organization API (their client has no organization).
+    """
+
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is None:
+            return None
+        user, token = result
+        subject = (
+            DataSubject.objects.filter(user=user).first() if user is not None else None
+        )
+        if subject is None:
+            raise exceptions.AuthenticationFailed("the token does not act for a person")
+        return PersonPrincipal(user, subject), token

@@ -1,7 +1,7 @@
 from oauth2_provider.contrib.rest_framework import TokenHasScope
 from rest_framework.permissions import BasePermission
 
-from api.authentication import OrganizationPrincipal
+from api.authentication import OrganizationPrincipal, PersonPrincipal
 
 
 class IsOrganization(BasePermission):
@@ -11,4 +11,12 @@ class IsOrganization(BasePermission):
         return isinstance(request.user, OrganizationPrincipal)
 
 
+class IsPerson(BasePermission):
+    """Only tokens a person granted to an app reach `/api/v1/me/`."""
+
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.user, PersonPrincipal)
+
+
 ORGANIZATION_SCOPED = [IsOrganization, TokenHasScope]
+PERSON_SCOPED = [IsPerson, TokenHasScope]

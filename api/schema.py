@@ -3,6 +3,8 @@
 from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
+from api.scopes import PERSON_SCOPES
+
 _ERROR_SCHEMA = {
     "type": "object",
     "required": ["error"],
@@ -43,10 +45,38 @@ class OrganizationAuthenticationScheme(OpenApiAuthenticationExtension):
             "flows": {
                 "clientCredentials": {
                     "tokenUrl": "/o/token/",
-                    "scopes": dict(settings.OAUTH2_PROVIDER["SCOPES"]),
+                    "scopes": _scopes(person=False),
                 }
             },
         }
+
+
+class PersonAuthenticationScheme(OrganizationAuthenticationScheme):
+    target_class = "api.authentication.PersonAuthentication"
+    name = "personOAuth2"
+    # Ahead of drf-spectacular's own extension for the parent class.
+    priority = 1
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "oauth2",
+            "description": "An app the person signed in to; PKCE (S256) required.",
+            "flows": {
+                "authorizationCode": {
+                    "authorizationUrl": "/o/authorize/",
+                    "tokenUrl": "/o/token/",
+                    "scopes": _scopes(person=True),
+                }
+            },
+        }
+
+
+def _scopes(*, person: bool) -> dict[str, str]:
+    return {
+        scope: description
+        for scope, description in settings.OAUTH2_PROVIDER["SCOPES"].items()
+        if (scope in PERSON_SCOPES) == person
+    }
 
 
 def add_error_responses(result, generator, request, public):

@@ -129,15 +129,11 @@ class ConsentListQuerySerializer(StrictInputSerializer):
 # --- Output ----------------------------------------------------------------------
 
 
-class ConsentOutputSerializer(serializers.Serializer):
+class ConsentTermsOutputSerializer(serializers.Serializer):
+    """What every reader of a consent sees; subclasses add who and what it names."""
+
     id = serializers.UUIDField()
     status = serializers.CharField()
-    subject_ref = serializers.SerializerMethodField()
-    recipient = serializers.CharField(source="recipient.code")
-    holders = serializers.SerializerMethodField()
-    purpose = serializers.CharField(source="purpose.code")
-    purpose_version = serializers.IntegerField(source="purpose_version.version")
-    scopes = serializers.SerializerMethodField()
     granted_at = serializers.DateTimeField()
     starts_at = serializers.DateTimeField()
     expires_at = serializers.DateTimeField()
@@ -147,8 +143,20 @@ class ConsentOutputSerializer(serializers.Serializer):
     retention_days = serializers.IntegerField()
     collection_method = serializers.CharField()
     status_changed_at = serializers.DateTimeField()
-    status_reason = serializers.CharField()
     receipt = serializers.SerializerMethodField()
+
+    def get_receipt(self, consent: Consent) -> str:
+        return consent_receipt(consent)
+
+
+class ConsentOutputSerializer(ConsentTermsOutputSerializer):
+    subject_ref = serializers.SerializerMethodField()
+    recipient = serializers.CharField(source="recipient.code")
+    holders = serializers.SerializerMethodField()
+    purpose = serializers.CharField(source="purpose.code")
+    purpose_version = serializers.IntegerField(source="purpose_version.version")
+    scopes = serializers.SerializerMethodField()
+    status_reason = serializers.CharField()
 
     def get_subject_ref(self, consent: Consent) -> str | None:
         """The caller's own reference for the person, never another party's."""
@@ -164,13 +172,15 @@ class ConsentOutputSerializer(serializers.Serializer):
     def get_scopes(self, consent: Consent) -> list[str]:
         return sorted(s.code for s in consent.scopes.all())
 
-    def get_receipt(self, consent: Consent) -> str:
-        return consent_receipt(consent)
 
+class CursorPageOutputSerializer(serializers.Serializer):
+    """A page of a cursor-paginated list; subclasses say what `results` holds."""
 
-class ConsentPageOutputSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
+
+
+class ConsentPageOutputSerializer(CursorPageOutputSerializer):
     results = ConsentOutputSerializer(many=True)
 
 
@@ -324,3 +334,77 @@ class AcknowledgementOutputSerializer(serializers.Serializer):
     action = serializers.CharField()
     acknowledged_at = serializers.DateTimeField()
     seconds_after_end = serializers.FloatField()
+
+
+# --- The person's API (/api/v1/me/) ------------------------------------------------
+
+
+class PersonConsentListQuerySerializer(StrictInputSerializer):
+    status = serializers.ChoiceField(choices=Consent.Status.choices, required=False)
+    recipient = serializers.CharField(max_length=32, required=False)
+    cursor = serializers.CharField(required=False)
+    page_size = serializers.IntegerField(min_value=1, max_value=200, required=False)
+
+
+class PersonActivityQuerySerializer(StrictInputSerializer):
+    recipient = serializers.CharField(max_length=32, required=False)
+    before = serializers.IntegerField(min_value=1, required=False)
+
+
+class OrganizationOutputSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class PurposeNameOutputSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name_ko = serializers.CharField()
+    name_en = serializers.CharField()
+
+
+class PurposeTermsOutputSerializer(serializers.Serializer):
+    """The purpose version the person agreed to, with its notice text."""
+
+    code = serializers.CharField(source="purpose.code")
+    name_ko = serializers.CharField(source="purpose.name_ko")
+    name_en = serializers.CharField(source="purpose.name_en")
+    version = serializers.IntegerField()
+    notice_ko = serializers.CharField()
+    notice_en = serializers.CharField()
+    legal_basis = serializers.CharField()
+
+
+class PersonConsentOutputSerializer(ConsentTermsOutputSerializer):
+    recipient = OrganizationOutputSerializer()
+    holders = OrganizationOutputSerializer(many=True)
+    purpose = PurposeTermsOutputSerializer(source="purpose_version")
+    scopes = ScopeOutputSerializer(many=True)
+
+
+class PersonConsentPageOutputSerializer(CursorPageOutputSerializer):
+    results = PersonConsentOutputSerializer(many=True)
+
+
+class PersonActivityOutputSerializer(serializers.Serializer):
+    """A check (`consent.checked`) or a transfer (`transfer.recorded`)."""
+
+    event_id = serializers.UUIDField()
+    action = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    by = OrganizationOutputSerializer(source="actor", allow_null=True)
+    recipient = OrganizationOutputSerializer(allow_null=True)
+    holder = OrganizationOutputSerializer(allow_null=True)
+    purpose = PurposeNameOutputSerializer(allow_null=True)
+    scopes = ScopeOutputSerializer(many=True)
+    consent_id = serializers.UUIDField(allow_null=True)
+    allowed = serializers.BooleanField(allow_null=True)
+    reason = serializers.CharField(allow_null=True)
+    record_count = serializers.IntegerField(allow_null=True)
+    sequence = serializers.IntegerField(
+        allow_null=True, help_text="Position in the audit chain; null until sealed."
+    )
+
+
+class PersonActivityPageOutputSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    results = PersonActivityOutputSerializer(many=True)

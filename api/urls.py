@@ -69,6 +69,18 @@ urlpatterns = [
     ),
     path("checks/", views.CheckView.as_view(), name="checks"),
     path("transfers/", views.TransferCreateView.as_view(), name="transfers"),
+    path("me/consents/", views.PersonConsentListView.as_view(), name="me-consents"),
+    path(
+        "me/consents/<uuid:consent_id>/",
+        views.PersonConsentDetailView.as_view(),
+        name="me-consent",
+    ),
+    path(
+        "me/consents/<uuid:consent_id>/revoke/",
+        views.PersonConsentRevokeView.as_view(),
+        name="me-consent-revoke",
+    ),
+    path("me/activity/", views.PersonActivityView.as_view(), name="me-activity"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularRedocView.as_view(url_name="api:schema"), name="docs"),
 ]

@@ -1,6 +1,11 @@
-"""Organization API v1: one thin view per operation over consents services."""
+"""API v1: one thin view per operation over consents services.
+
+Organizations call it with client-credentials tokens; apps acting for one person
+call `/me/` with tokens the person granted them.
+"""
 
 from functools import cache
+from urllib.parse import urlencode
 from uuid import UUID
 
 from django.http import Http404
@@ -13,12 +18,12 @@ from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from api import serializers as s
-from api.authentication import OrganizationAuthentication
+from api.authentication import OrganizationAuthentication, PersonAuthentication
 from api.pagination import NewestFirstPagination
-from api.permissions import ORGANIZATION_SCOPED
+from api.permissions import ORGANIZATION_SCOPED, PERSON_SCOPED
 from audit.actors import Actor
 from consents import selectors, services
-from consents.models import Consent, Organization, Scope
+from consents.models import Consent, DataSubject, Organization, Scope
 from consents.receipts import decision_from_transfer_token, transfer_token
 
 
@@ -32,10 +37,23 @@ def _validator(serializer_class: type[Serializer]) -> Serializer:
     return serializer_class()
 
 
-class OrganizationView(APIView):
+class ValidatingView(APIView):
+    required_scopes: list[str] = []
+
+    def valid(self, serializer_class, data) -> dict:
+        return _validator(serializer_class).run_validation(data)
+
+    def paginated(self, consents, serializer_class, **context) -> Response:
+        """One cursor page of consents, newest first."""
+        paginator = NewestFirstPagination()
+        page = paginator.paginate_queryset(consents, self.request, view=self)
+        body = serializer_class(page, many=True, context=context).data
+        return paginator.get_paginated_response(body)
+
+
+class OrganizationView(ValidatingView):
     authentication_classes = [OrganizationAuthentication]
     permission_classes = ORGANIZATION_SCOPED
-    required_scopes: list[str] = []
 
     @property
     def organization(self) -> Organization:
@@ -44,9 +62,6 @@ class OrganizationView(APIView):
     @property
     def actor(self) -> Actor:
         return Actor("organization", self.organization.code)
-
-    def valid(self, serializer_class, data) -> dict:
-        return _validator(serializer_class).run_validation(data)
 
     def own_consent(self, consent_id: UUID) -> Consent:
         """A consent the caller has a role in; anything else is simply not found."""
@@ -97,12 +112,9 @@ class ConsentCollectionView(OrganizationView):
             status=query.get("status"),
             purpose=query.get("purpose"),
         )
-        paginator = NewestFirstPagination()
-        page = paginator.paginate_queryset(consents, request, view=self)
-        body = s.ConsentOutputSerializer(
-            page, many=True, context={"organization": self.organization}
-        ).data
-        return paginator.get_paginated_response(body)
+        return self.paginated(
+            consents, s.ConsentOutputSerializer, organization=self.organization
+        )
 
     @extend_schema(
         request=s.ConsentCreateInputSerializer,
@@ -305,3 +317,91 @@ class TransferCreateView(OrganizationView):
         )
         body = s.TransferOutputSerializer(transfer).data
         return Response(body, status=status.HTTP_201_CREATED)
+
+
+# --- The person's API: apps acting for one signed-in person ------------------------
+
+
+class PersonView(ValidatingView):
+    authentication_classes = [PersonAuthentication]
+    permission_classes = PERSON_SCOPED
+    required_scopes = ["me:read"]
+
+    @property
+    def subject(self) -> DataSubject:
+        return self.request.user.subject
+
+    def own_consent(self, consent_id: UUID) -> Consent:
+        """The person's own consent; anybody else's is simply not found."""
+        consent = selectors.consent_for_subject(self.subject, consent_id)
+        if consent is None:
+            raise Http404
+        return consent
+
+    def render_consent(self, consent: Consent) -> Response:
+        return Response(s.PersonConsentOutputSerializer(consent).data)
+
+
+class PersonConsentListView(PersonView):
+    @extend_schema(
+        operation_id="me_consents_list",
+        parameters=[s.PersonConsentListQuerySerializer],
+        responses=s.PersonConsentPageOutputSerializer,
+    )
+    def get(self, request: Request) -> Response:
+        """Every consent the person gave, newest first."""
+        query = self.valid(
+            s.PersonConsentListQuerySerializer, request.query_params.dict()
+        )
+        consents = selectors.consents_for_subject(
+            self.subject, status=query.get("status"), recipient=query.get("recipient")
+        )
+        return self.paginated(consents, s.PersonConsentOutputSerializer)
+
+
+class PersonConsentDetailView(PersonView):
+    @extend_schema(responses=s.PersonConsentOutputSerializer)
+    def get(self, request: Request, consent_id: UUID) -> Response:
+        return self.render_consent(self.own_consent(consent_id))
+
+
+class PersonConsentRevokeView(PersonView):
+    required_scopes = ["me:write"]
+
+    @extend_schema(
+        request=s.ReasonInputSerializer, responses=s.PersonConsentOutputSerializer
+    )
+    def post(self, request: Request, consent_id: UUID) -> Response:
+        """Revoke for the person: the recipient's next check is denied."""
+        data = self.valid(s.ReasonInputSerializer, request.data)
+        consent = self.own_consent(consent_id)
+        services.revoke_consent(
+            consent_id=consent.id,
+            actor=Actor("subject", self.subject.pseudonym),
+            reason=data["reason"],
+        )
+        return self.render_consent(self.own_consent(consent_id))
+
+
+class PersonActivityView(PersonView):
+    @extend_schema(
+        operation_id="me_activity_list",
+        parameters=[s.PersonActivityQuerySerializer],
+        responses=s.PersonActivityPageOutputSerializer,
+    )
+    def get(self, request: Request) -> Response:
+        """Checks and transfers on the person's data, newest first."""
+        query = self.valid(s.PersonActivityQuerySerializer, request.query_params.dict())
+        page = selectors.subject_timeline(
+            self.subject, recipient=query.get("recipient"), before=query.get("before")
+        )
+        following = None
+        if page.older is not None:
+            following = request.build_absolute_uri(
+                "?" + urlencode({**query, "before": page.older})
+            )
+        body = {
+            "next": following,
+            "results": s.PersonActivityOutputSerializer(page.events, many=True).data,
+        }
+        return Response(body)

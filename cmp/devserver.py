@@ -70,6 +70,7 @@ def main() -> int:
     logins = ", ".join(f"{x['username']} / {x['password']}" for x in demo["logins"])
     print(
         f"\n  CMP is running at http://127.0.0.1:{port}/"
+        f"\n  Your consents: http://127.0.0.1:{port}/consents/ (sign in as a person)"
         f"\n  Admin:         http://127.0.0.1:{port}/admin/"
         f"\n  Demo logins:   {logins}"
         f"\n  API clients:   {var / 'demo-clients.json'}"

@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/v1/", include("api.urls")),
     path(".well-known/jwks.json", views.jwks_view, name="jwks"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("consents.portal.urls")),
 ]
 
 handler404 = "cmp.views.not_found"

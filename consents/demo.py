@@ -92,6 +92,23 @@ CONSENTS = [
     ),
 ]
 
+# Checks and transfers for the activity timeline, made once with the consents:
+# person, caller, purpose, scopes, counterparty, records sent when allowed.
+ACTIVITY = [
+    ("minji", "hanbit-bank", "spending-analysis", ["bank.deposit"], "moneylog", 42),
+    ("minji", "byeol-card", "spending-analysis", ["card.approvals"], "moneylog", 17),
+    ("minji", "moneylog", "spending-analysis", ["card.bills"], None, None),
+    # Refused: the person shared card approvals with the shop, not card bills.
+    (
+        "minji",
+        "hanul-shop",
+        "marketing.personalised-offers",
+        ["card.bills"],
+        None,
+        None,
+    ),
+]
+
 
 @dataclass
 class DemoResult:
@@ -149,6 +166,26 @@ def _reference(organization: Organization, subject: DataSubject, username: str) 
         )
 
 
+def _activity(organizations: dict[str, Organization]) -> None:
+    for username, caller, purpose, scopes, counterparty, records in ACTIVITY:
+        organization = organizations[caller]
+        decision = services.check_consent(
+            caller=organization,
+            subject_ref=f"{caller}-{username}",
+            purpose_code=purpose,
+            scope_codes=scopes,
+            counterparty=counterparty,
+        )
+        if decision.allowed and records is not None:
+            services.record_transfer(
+                reporter=organization,
+                decision_id=decision.decision_id,
+                scope_codes=scopes,
+                record_count=records,
+                direction="sent",
+            )
+
+
 def seed_demo() -> DemoResult:
     """Create the demo world once; later runs only fill gaps."""
     result = DemoResult()
@@ -183,6 +220,8 @@ def seed_demo() -> DemoResult:
                     actor=Actor("subject", subject.pseudonym),
                     reason="no longer using the app",
                 )
+        if result.consents_created:
+            _activity(organizations)
         admin_model = get_user_model()
         if not admin_model.objects.filter(username="officer").exists():
             admin_model.objects.create_superuser("officer", password=DEMO_PASSWORD)

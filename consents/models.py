@@ -40,6 +40,8 @@ class DataSubject(models.Model):
     contact_enc = models.BinaryField(null=True)
     data_key_id = models.CharField(max_length=32, blank=True, default="")
     wrapped_key = models.BinaryField(null=True)
+    # The person's choice for displayed dates; empty means the service's TIME_ZONE.
+    time_zone = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     erased_at = models.DateTimeField(null=True, blank=True)
 

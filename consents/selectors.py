@@ -1,14 +1,16 @@
 """Reads shared by the portal, the API and the services; each avoids N+1 queries."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
-from audit.models import AuditEvent
+from audit.models import AuditEvent, PendingEvent
 from consents import pii
 from consents.models import (
     Consent,
@@ -17,6 +19,7 @@ from consents.models import (
     Organization,
     Purpose,
     PurposeVersion,
+    Scope,
     SubjectReference,
     Transfer,
 )
@@ -49,12 +52,20 @@ def _with_terms(queryset: QuerySet[Consent]) -> QuerySet[Consent]:
 
 
 def consents_for_subject(
-    subject: DataSubject, *, status: str | None = None
+    subject: DataSubject,
+    *,
+    status: str | None = None,
+    recipient: str | None = None,
 ) -> QuerySet[Consent]:
+    """The person's own consents, grouped by recipient, newest first in each."""
     queryset = Consent.objects.filter(subject=subject)
     if status:
         queryset = queryset.filter(status=status)
-    return _with_terms(queryset).order_by("recipient__name", "-granted_at")
+    if recipient:
+        queryset = queryset.filter(recipient__code=recipient)
+    return _with_terms(queryset).order_by(
+        "recipient__name", "recipient_id", "-granted_at"
+    )
 
 
 def consent_for_subject(subject: DataSubject, consent_id: UUID) -> Consent | None:
@@ -137,21 +148,172 @@ def subject_personal_data(subject: DataSubject) -> SubjectPersonalData:
     )
 
 
-def consent_history(consent_id: UUID) -> QuerySet[AuditEvent]:
-    """Every audit event about one consent, oldest first."""
-    return AuditEvent.objects.filter(consent_id=consent_id).order_by("sequence")
+# What the person's activity timeline shows: who checked and who moved their data.
+TIMELINE_ACTIONS = ("consent.checked", "transfer.recorded")
+_EVENT_FIELDS = (
+    "event_id",
+    "occurred_at",
+    "actor",
+    "action",
+    "recipient",
+    "purpose",
+    "consent_id",
+    "payload",
+)
 
 
-def subject_activity(
-    subject: DataSubject, *, recipient: str | None = None
-) -> QuerySet[AuditEvent]:
-    """Checks and transfers on the subject's data, newest first."""
-    queryset = AuditEvent.objects.filter(
-        subject=subject.pseudonym, action__in=["consent.checked", "transfer.recorded"]
-    )
+@dataclass(frozen=True)
+class TimelineEvent:
+    """One audit event about a person, with the catalog entries it names."""
+
+    event_id: UUID
+    sequence: int | None  # None while a check's event waits to be sealed
+    occurred_at: datetime
+    action: str
+    actor_kind: str
+    actor: Organization | None  # the organization that acted, if one did
+    recipient: Organization | None
+    holder: Organization | None
+    purpose: Purpose | None
+    scopes: list[Scope]
+    consent_id: UUID | None
+    payload: dict[str, Any]
+
+    @property
+    def allowed(self) -> bool | None:
+        return self.payload.get("allowed")
+
+    @property
+    def reason(self) -> str | None:
+        return self.payload.get("reason")
+
+    @property
+    def record_count(self) -> int | None:
+        return self.payload.get("record_count")
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    events: list[TimelineEvent]  # newest first
+    older: int | None  # pass as `before` for the next page; None on the last
+
+
+def _resolve(rows: list[dict[str, Any]]) -> list[TimelineEvent]:
+    """Attach organizations, purposes and scopes: three queries for any page."""
+    org_codes, purpose_codes, scope_codes = set(), set(), set()
+    for row in rows:
+        kind, _, actor = row["actor"].partition(":")
+        payload = row["payload"]
+        org_codes |= {row["recipient"], payload.get("holder")}
+        if kind == "organization":
+            org_codes.add(actor)
+        purpose_codes.add(row["purpose"])
+        scope_codes |= set(payload.get("scopes") or ())
+    org_codes.discard(None)
+
+    def by_code(model, codes: set) -> dict[str, Any]:
+        codes.discard("")
+        return model.objects.in_bulk(codes, field_name="code") if codes else {}
+
+    orgs = by_code(Organization, org_codes)
+    purposes = by_code(Purpose, purpose_codes)
+    scopes = by_code(Scope, scope_codes)
+    events = []
+    for row in rows:
+        kind, _, actor = row["actor"].partition(":")
+        payload = row["payload"]
+        events.append(
+            TimelineEvent(
+                event_id=row["event_id"],
+                sequence=row["sequence"],
+                occurred_at=row["occurred_at"],
+                action=row["action"],
+                actor_kind=kind,
+                actor=orgs.get(actor) if kind == "organization" else None,
+                recipient=orgs.get(row["recipient"]),
+                holder=orgs.get(payload.get("holder") or ""),
+                purpose=purposes.get(row["purpose"]),
+                scopes=[scopes[c] for c in payload.get("scopes") or () if c in scopes],
+                consent_id=row["consent_id"],
+                payload=payload,
+            )
+        )
+    return events
+
+
+def subject_timeline(
+    subject: DataSubject,
+    *,
+    actions: Sequence[str] | None = TIMELINE_ACTIONS,
+    recipient: str | None = None,
+    consent_id: UUID | None = None,
+    before: int | None = None,
+    limit: int = 50,
+) -> TimelinePage:
+    """Audit events about the person, newest first, a page at a time.
+
+    Checks are chained a moment after they happen (`seal_pending_events`), so the
+    first page also shows the person's staged events: a check made a second ago
+    is there. Staging is read before the chain, as in `audit.selectors.find_event`:
+    an event sealed between the two reads appears twice (and is kept once), never
+    not at all. Older pages (`before`, a sequence number) read the chain alone,
+    backwards along the (subject, sequence) index.
+    """
+    criteria: dict[str, Any] = {"subject": subject.pseudonym}
+    if actions is not None:
+        criteria["action__in"] = list(actions)
     if recipient:
-        queryset = queryset.filter(recipient=recipient)
-    return queryset.order_by("-sequence")
+        criteria["recipient"] = recipient
+    if consent_id:
+        criteria["consent_id"] = consent_id
+    staged = []
+    if before is None:
+        staged = [
+            {**row, "sequence": None}
+            for row in PendingEvent.objects.filter(**criteria)
+            .order_by("-id")
+            .values(*_EVENT_FIELDS)[:limit]
+        ]
+    chain = AuditEvent.objects.filter(**criteria)
+    if before is not None:
+        chain = chain.filter(sequence__lt=before)
+    sealed = list(
+        chain.order_by("-sequence").values("sequence", *_EVENT_FIELDS)[: limit + 1]
+    )
+    older = sealed[limit - 1]["sequence"] if len(sealed) > limit else None
+    sealed = sealed[:limit]
+    chained_ids = {row["event_id"] for row in sealed}
+    rows = [row for row in staged if row["event_id"] not in chained_ids] + sealed
+    rows.sort(key=lambda row: row["occurred_at"], reverse=True)
+    return TimelinePage(events=_resolve(rows), older=older)
+
+
+def consent_request_for_subject(
+    subject: DataSubject, request_id: UUID
+) -> ConsentRequest | None:
+    """A request the person answered, or one they may answer; otherwise None.
+
+    Whoever signs in may answer an open request, unless the recipient already
+    knows a person by the request's reference, or this person by another
+    reference: then the request is someone else's.
+    """
+    request = (
+        ConsentRequest.objects.select_related("recipient", "purpose_version__purpose")
+        .filter(pk=request_id)
+        .first()
+    )
+    if request is None:
+        return None
+    if request.subject_id is not None:
+        return request if request.subject_id == subject.pk else None
+    links = SubjectReference.objects.filter(
+        Q(reference=request.subject_reference) | Q(subject=subject),
+        organization=request.recipient_id,
+    ).values_list("subject_id", "reference")
+    for subject_id, reference in links:
+        if (subject_id == subject.pk) != (reference == request.subject_reference):
+            return None
+    return request
 
 
 def current_catalog() -> QuerySet[Purpose]:

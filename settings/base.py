@@ -5,6 +5,7 @@ Celery broker on the local filesystem. `DATABASE_URL`, `REDIS_URL` and
 `CELERY_BROKER_URL` move it onto PostgreSQL and Redis.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -31,6 +32,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "oauth2_provider",
+    "axes",
     "audit",
     "consents",
     "api",
@@ -43,8 +45,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "consents.portal.middleware.PersonTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into its own page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "cmp.urls"
@@ -200,6 +205,14 @@ CMP_WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool(
 CMP_WEBHOOK_REQUIRE_HTTPS = env.bool("CMP_WEBHOOK_REQUIRE_HTTPS", default=True)
 
 # --- Auth, OAuth and API ----------------------------------------------------------
+# django-axes first: it refuses a locked-out sign-in before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "portal:login"
+LOGIN_REDIRECT_URL = "portal:consents"
+LOGOUT_REDIRECT_URL = "portal:login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": f"django.contrib.auth.password_validation.{name}"}
     for name in (
@@ -229,6 +242,8 @@ OAUTH2_PROVIDER = {
         "me:write": "Revoke the signed-in person's consents",
     },
     "DEFAULT_SCOPES": [],
+    # Organizations' clients get the organization scopes, people's apps only me:*.
+    "SCOPES_BACKEND_CLASS": "api.scopes.ClientKindScopes",
     "PKCE_REQUIRED": True,
     "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
     "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
@@ -259,7 +274,8 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "CMP Organization API",
     "DESCRIPTION": "Check before every transfer: consents, checks and transfers "
-    "for data recipients and holders, over OAuth 2.0 client credentials.",
+    "for data recipients and holders, over OAuth 2.0 client credentials; and "
+    "`/me/` for apps acting for one person (authorization code with PKCE).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
@@ -277,6 +293,7 @@ LANGUAGES = [("ko", "한국어"), ("en", "English")]
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Seoul")
 USE_I18N = True
 USE_TZ = True
+LOCALE_PATHS = [BASE_DIR / "locale"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
@@ -288,10 +305,32 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SESSION_COOKIE_SAMESITE = "Lax"
+# A person's consents are behind this session: it ends with the browser and after
+# an hour without a request.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_SAVE_EVERY_REQUEST = True
+CSRF_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
+
+# --- Sign-in protection (django-axes) -------------------------------------------
+# Five wrong passwords for one username from one address lock that pair out for
+# fifteen minutes; a success clears the count. Locking by username alone would let
+# anyone lock a person out; by address alone, one phone network's shared address.
+AXES_FAILURE_LIMIT = env.int("CMP_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("CMP_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "portal/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "consents.portal.security.client_ip"
+# Successful sign-ins are not logged with their address (data minimisation).
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+# Proxies in front of the app that append to X-Forwarded-For (0: none).
+CMP_TRUSTED_PROXIES = env.int("CMP_TRUSTED_PROXIES", default=0)
 
 LOGGING = {
     "version": 1,

@@ -4,6 +4,8 @@ from datetime import timedelta
 from itertools import count
 
 import factory
+from django.contrib.auth import get_user_model
+from django.test import Client
 from django.utils import timezone
 
 from audit.actors import Actor
@@ -32,6 +34,16 @@ def make_subject(*, name: str = "홍길동", user=None) -> DataSubject:
         user=user,
         actor=TESTER,
     )
+
+
+class Person:
+    """A data subject with a portal login, signed in to `browser` (English pages)."""
+
+    def __init__(self, username: str):
+        self.user = get_user_model().objects.create_user(username, password="pw")
+        self.subject = make_subject(user=self.user)
+        self.browser = Client(HTTP_ACCEPT_LANGUAGE="en")
+        self.browser.force_login(self.user)
 
 
 def make_consent(

@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from oauth2_provider.models import get_application_model
 
 from audit.models import AuditEvent
+from consents import selectors
 from consents.management.commands.load_catalog import DEMO_CATALOG
 from consents.models import (
     Consent,
@@ -281,6 +282,23 @@ def test_seed_demo_twice_creates_nothing_new(db, var_dir):
     assert second["consents_created"] == 0
     assert _world() == world
     assert second["clients"] == first["clients"]
+
+
+def test_seed_demo_gives_a_person_checks_and_transfers_to_see_once(db, var_dir):
+    def minjis_activity() -> list[tuple[str, bool | None]]:
+        minji = DataSubject.objects.get(user__username="minji")
+        events = selectors.subject_timeline(minji).events
+        return sorted((e.action, e.allowed) for e in events)
+
+    _run("seed_demo")
+    activity = minjis_activity()
+    assert activity == sorted(
+        [("consent.checked", True)] * 3
+        + [("consent.checked", False)]
+        + [("transfer.recorded", None)] * 2
+    )
+    _run("seed_demo")
+    assert minjis_activity() == activity
 
 
 def test_verify_audit_reports_an_intact_chain_after_seed_demo(db, var_dir):

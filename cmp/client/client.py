@@ -256,7 +256,8 @@ class ConsentClient:
 
     def _status_change(self, consent_id: str, action: str, reason: str) -> Consent:
         path = f"consents/{consent_id}/{action}/"
-        return Consent.from_api(self.request("POST", path, json={"reason": reason}))
+        body = {"reason": reason} if reason else {}
+        return Consent.from_api(self.request("POST", path, json=body))
 
     def revoke(self, consent_id: str, *, reason: str = "") -> Consent:
         """End a consent for good (e.g. the customer closed the account)."""

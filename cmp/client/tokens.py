@@ -111,7 +111,7 @@ class JWKSCache:
             known = {k.get("kid") for k in (self._keys or {}).get("keys", [])}
             stale = self._keys is None or age > self.ttl
             unknown = wanted_kid is not None and wanted_kid not in known
-            if stale or (unknown and age > self.min_refresh):
+            if stale or (unknown and age >= self.min_refresh):
                 self._keys = self._fetch()
                 self._fetched_at = time.monotonic()
             return self._keys

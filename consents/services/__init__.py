@@ -16,6 +16,7 @@ from consents.services.lifecycle import (
     pause_consent,
     resume_consent,
     revoke_consent,
+    revoke_recipient_consents,
 )
 from consents.services.organizations import (
     register_organization,
@@ -32,6 +33,7 @@ from consents.services.subjects import (
     link_holder_reference,
     link_subject_reference,
     register_subject,
+    set_subject_time_zone,
     subject_for_reference,
 )
 from consents.services.transfers import record_transfer
@@ -59,7 +61,9 @@ __all__ = [
     "replay_delivery",
     "resume_consent",
     "revoke_consent",
+    "revoke_recipient_consents",
     "send_expiry_reminders",
     "set_organization_status",
+    "set_subject_time_zone",
     "subject_for_reference",
 ]

@@ -136,6 +136,32 @@ def revoke_consent(
     )
 
 
+def revoke_recipient_consents(
+    *,
+    subject: DataSubject,
+    recipient: Organization,
+    actor: Actor,
+    reason: str = "",
+    now: datetime | None = None,
+) -> list[Consent]:
+    """End every live consent the person gave one recipient, all or none at once."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        live = list(
+            Consent.objects.select_for_update(of=("self",))
+            .select_related("subject", "recipient", "purpose")
+            .filter(
+                subject=subject, recipient=recipient, status__in=Consent.LIVE_STATUSES
+            )
+            .order_by("granted_at")
+        )
+        for consent in live:
+            _apply_transition(
+                consent, to=Status.REVOKED, actor=actor, reason=reason, now=now
+            )
+    return live
+
+
 def expire_due_consents(*, now: datetime | None = None, batch_size: int = 500) -> int:
     """Mark live consents past `expires_at` as expired, one audit event each."""
     now = now or timezone.now()

@@ -1,6 +1,7 @@
 """Registering, linking and erasing data subjects."""
 
 from uuid import UUID, uuid4
+from zoneinfo import available_timezones
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
@@ -57,6 +58,15 @@ def register_subject(
             "a subject with this identifier exists",
             fields={"identifier": ["already registered"]},
         ) from exc
+    return subject
+
+
+def set_subject_time_zone(*, subject: DataSubject, time_zone: str) -> DataSubject:
+    """The zone the person's dates are shown in; empty returns to the default."""
+    if time_zone and time_zone not in available_timezones():
+        raise ValidationError("unknown time zone", fields={"time_zone": ["unknown"]})
+    subject.time_zone = time_zone
+    subject.save(update_fields=["time_zone"])
     return subject
 
 

@@ -1,6 +1,11 @@
 import base64
+import hashlib
+import secrets
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.test import Client
+from oauth2_provider.models import Application
 from rest_framework.test import APIClient
 
 from consents import services
@@ -90,3 +95,75 @@ def hanbit(catalog):
 @pytest.fixture
 def intruder(catalog):
     return OrgClient("intruder", "Intruder Ltd")
+
+
+def pkce_pair() -> tuple[str, str]:
+    """A code verifier and its S256 challenge (RFC 7636)."""
+    verifier = secrets.token_urlsafe(48)
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+class PersonApp:
+    """An app people sign in to: a public OAuth client using the code flow + PKCE."""
+
+    REDIRECT_URI = "https://budget.example/oauth/callback"
+
+    def __init__(self, name: str = "가계부 앱"):
+        self.application = Application.objects.create(
+            name=name,
+            client_type=Application.CLIENT_PUBLIC,
+            authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+            redirect_uris=self.REDIRECT_URI,
+        )
+        self.client_id = self.application.client_id
+
+    def authorize_params(self, scope: str, challenge: str, **extra) -> dict:
+        return {
+            "response_type": "code",
+            "client_id": self.client_id,
+            "redirect_uri": self.REDIRECT_URI,
+            "scope": scope,
+            "state": "st-1",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            **extra,
+        }
+
+    def code(self, browser: Client, scope: str, challenge: str) -> str:
+        """The person, signed in to `browser`, allows the app; returns the code."""
+        params = self.authorize_params(scope, challenge)
+        shown = browser.get("/o/authorize/", params)
+        assert shown.status_code == 200, shown.content
+        allowed = browser.post("/o/authorize/", {**params, "allow": "Authorize"})
+        assert allowed.status_code == 302, allowed.content
+        query = parse_qs(urlsplit(allowed["Location"]).query)
+        assert query["state"] == ["st-1"]
+        return query["code"][0]
+
+    def exchange(self, code: str, verifier: str | None):
+        body = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": self.REDIRECT_URI,
+            "client_id": self.client_id,
+        }
+        if verifier is not None:
+            body["code_verifier"] = verifier
+        return APIClient().post("/o/token/", body, format="multipart")
+
+    def token(self, browser: Client, scope: str = "me:read me:write") -> str:
+        verifier, challenge = pkce_pair()
+        response = self.exchange(self.code(browser, scope, challenge), verifier)
+        assert response.status_code == 200, response.content
+        return response.json()["access_token"]
+
+    def api(self, browser: Client, scope: str = "me:read me:write") -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {self.token(browser, scope)}")
+        return client
+
+
+@pytest.fixture
+def person_app(catalog):
+    return PersonApp()

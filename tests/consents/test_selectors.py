@@ -1,7 +1,10 @@
 """Reads are scoped: an organization or a person sees only what they have a role in."""
 
+from unittest.mock import patch
+
 import pytest
 
+from audit.models import AuditEvent
 from audit.services import seal_pending_events
 from consents import selectors, services
 from tests.factories import TESTER, make_consent, make_subject, ref
@@ -68,8 +71,57 @@ def test_history_and_activity_come_from_the_audit_trail(subject, recipient):
     )
     seal_pending_events()
     services.revoke_consent(consent_id=consent.id, actor=TESTER)
-    history = [e.action for e in selectors.consent_history(consent.id)]
-    assert history == ["consent.granted", "consent.checked", "consent.revoked"]
-    activity = list(selectors.subject_activity(subject))
+    history = selectors.subject_timeline(subject, actions=None, consent_id=consent.id)
+    assert [e.action for e in history.events] == [
+        "consent.revoked",
+        "consent.checked",
+        "consent.granted",
+    ]
+    activity = selectors.subject_timeline(subject).events
     assert [e.action for e in activity] == ["consent.checked"]
-    assert not selectors.subject_activity(subject, recipient="someone-else").exists()
+    assert activity[0].recipient == recipient and activity[0].allowed is True
+    assert not selectors.subject_timeline(subject, recipient="someone-else").events
+
+
+def test_the_timeline_shows_a_staged_check_once_whenever_it_is_sealed(
+    subject, recipient
+):
+    make_consent(subject=subject, recipient=recipient)
+    decision = services.check_consent(
+        caller=recipient,
+        subject_ref=ref(recipient, subject),
+        purpose_code="spending-analysis",
+        scope_codes=["bank.deposit"],
+    )
+    staged = selectors.subject_timeline(subject).events
+    assert [(e.event_id, e.sequence) for e in staged] == [(decision.decision_id, None)]
+    real_values = AuditEvent.objects.filter
+    # The sealer moves the event between the two reads: seen in both, shown once.
+    with patch.object(
+        AuditEvent.objects,
+        "filter",
+        lambda *a, **kw: (seal_pending_events(), real_values(*a, **kw))[1],
+    ):
+        raced = selectors.subject_timeline(subject).events
+    assert [e.event_id for e in raced] == [decision.decision_id]
+    assert raced[0].sequence is not None
+
+
+def test_a_timeline_page_costs_the_same_queries_for_many_events(
+    subject, recipient, bank, django_assert_num_queries
+):
+    make_consent(subject=subject, recipient=recipient, holders=[bank])
+    for caller, counterparty in [(recipient, None), (bank, "moneylog")] * 10:
+        services.check_consent(
+            caller=caller,
+            subject_ref=ref(caller, subject),
+            purpose_code="spending-analysis",
+            scope_codes=["bank.deposit", "card.bills"],
+            counterparty=counterparty,
+        )
+    # staged, chained, then organizations, purposes and scopes: one query each
+    with django_assert_num_queries(5):
+        page = selectors.subject_timeline(subject, limit=50)
+    assert len(page.events) == 20
+    assert {e.actor.code for e in page.events} == {"moneylog", "hanbit-bank"}
+    assert all(len(e.scopes) in (1, 2) for e in page.events)

@@ -1,0 +1,1 @@
+"""The data subject's portal: server-rendered pages over consents services."""
