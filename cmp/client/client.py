@@ -32,7 +32,8 @@ from cmp.client.models import (
 )
 
 DEFAULT_SCOPES = (
-    "consents:read consents:write consents:check consent-requests:write transfers:write"
+    "consents:read consents:write consents:check consent-requests:write "
+    "transfers:write webhooks:manage"
 )
 RETRY_STATUSES = frozenset({429, 503})
 USER_AGENT = "cmp-client/1"
@@ -341,3 +342,22 @@ class ConsentClient:
         return Acknowledgement.from_api(
             self.request("POST", path, json={"action": action})
         )
+
+    def register_webhook_endpoint(
+        self,
+        url: str,
+        *,
+        event_types: Sequence[str] | None = None,
+        sign_ed25519: bool = False,
+        description: str = "",
+    ) -> dict[str, Any]:
+        """Where to receive notices; the answer's `secret` is shown only this once."""
+        body = _without_none(
+            {
+                "url": url,
+                "event_types": list(event_types) if event_types else None,
+                "sign_ed25519": sign_ed25519,
+                "description": description,
+            }
+        )
+        return self.request("POST", "webhook-endpoints/", json=body)

@@ -70,6 +70,10 @@ def test_every_recipient_and_holder_method_round_trips(platform, shop, bank):
         counterparty="moneylog",
     )
     assert not denied and denied.reason == "revoked"
+    endpoint = shop.client.register_webhook_endpoint(
+        "https://moneylog.example/hooks", event_types=["consent.revoked"]
+    )
+    assert endpoint["secret"].startswith("whsec_")
     ack = shop.client.acknowledge(consent.id, action="stopped")
     assert ack.action == "stopped" and ack.seconds_after_end >= 0
 
