@@ -317,6 +317,7 @@ def _insert_subjects(
             "pseudonym": "'sub_' || lpad(to_hex(s), 24, '0')",
             "data_key_id": "'bench'",
             "wrapped_key": "%(wrapped)s",
+            "time_zone": "''",  # the portal's default: the platform's zone
             "created_at": "now()",
         },
     )
