@@ -127,6 +127,8 @@ class ConsentClient:
                 status=response.status_code,
             )
         self._token = body["access_token"]
+        # On the session, so a call builds no extra headers to merge.
+        self.session.headers["Authorization"] = f"Bearer {self._token}"
         # Renew a little early so a call never starts with a token about to expire.
         lifetime = float(body.get("expires_in", 300))
         self._token_expires = time.monotonic() + max(0.0, lifetime - 30)

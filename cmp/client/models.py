@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+from functools import cache
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -15,10 +16,14 @@ def _datetime(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
+@cache
+def _names(kind: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(kind) if f.name != "raw")
+
+
 def _build(kind: type[T], data: dict[str, Any], **converted: Any) -> T:
     """`kind` from the API object: its own fields, converted ones, and `raw`."""
-    names = {f.name for f in fields(kind)} - {"raw"}
-    values = {name: data.get(name) for name in names}
+    values = {name: data.get(name) for name in _names(kind)}
     values.update(converted)
     return kind(**values, raw=data)
 
