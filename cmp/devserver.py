@@ -50,7 +50,9 @@ def main() -> int:
             "-A",
             "cmp",
             "worker",
-            "--loglevel=INFO",
+            # Beat wakes the relay and the sealer every second: INFO would bury
+            # the page's address under their lines.
+            "--loglevel=WARNING",
             "--concurrency=2",
             "--without-gossip",
             "--without-mingle",
@@ -62,7 +64,7 @@ def main() -> int:
             "-A",
             "cmp",
             "beat",
-            "--loglevel=INFO",
+            "--loglevel=WARNING",
             f"--schedule={var / 'celerybeat-schedule'}",
         ),
         _start("web", "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"),
