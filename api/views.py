@@ -28,11 +28,12 @@ from consents.receipts import decision_from_transfer_token, transfer_token
 
 
 @cache
-def _validator(serializer_class: type[Serializer]) -> Serializer:
-    """One shared, stateless instance per input serializer.
+def _shared(serializer_class: type[Serializer]) -> Serializer:
+    """One shared, stateless instance per serializer without context.
 
     A new serializer deep-copies its declared fields, which costs more than the
-    validation itself; `run_validation` keeps no state on the instance.
+    validation or rendering itself; `run_validation` and `to_representation` keep
+    no state on the instance.
     """
     return serializer_class()
 
@@ -41,7 +42,7 @@ class ValidatingView(APIView):
     required_scopes: list[str] = []
 
     def valid(self, serializer_class, data) -> dict:
-        return _validator(serializer_class).run_validation(data)
+        return _shared(serializer_class).run_validation(data)
 
     def paginated(self, consents, serializer_class, **context) -> Response:
         """One cursor page of consents, newest first."""
@@ -289,7 +290,7 @@ class CheckView(OrganizationView):
             "decision_id": decision.decision_id,
             "transfer_token": token,
         }
-        return Response(s.CheckOutputSerializer(body).data)
+        return Response(_shared(s.CheckOutputSerializer).to_representation(body))
 
 
 class TransferCreateView(OrganizationView):
