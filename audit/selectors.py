@@ -1,10 +1,15 @@
-"""Reads of the audit trail that other apps need."""
+"""Reads of the audit trail that more than one caller needs."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from django.db import connection
+from django.db.models import Max, Min
+
+from audit.chain import CONTENT_FIELDS, event_document, parse_json
 from audit.models import AuditEvent, PendingEvent
 
 _FIELDS = ("event_id", "occurred_at", "action", "actor", "recipient", "consent_id")
@@ -36,3 +41,124 @@ def find_event(event_id: UUID, *, action: str) -> RecordedEvent | None:
         if row is not None:
             return RecordedEvent(**row)
     return None
+
+
+@dataclass(frozen=True)
+class EventFilters:
+    """What an officer searches or exports by. Times: `since` ≤ t < `until`."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    subject: str = ""
+    recipient: str = ""
+    purpose: str = ""
+    action: str = ""
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """The exact-match field filters that are set."""
+        named = {
+            "subject": self.subject,
+            "recipient": self.recipient,
+            "purpose": self.purpose,
+            "action": self.action,
+        }
+        return {name: value for name, value in named.items() if value}
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+            **{name: getattr(self, name) or None for name in _FIELD_NAMES},
+        }
+
+
+_FIELD_NAMES = ("subject", "recipient", "purpose", "action")
+
+
+def chain_head() -> tuple[int, str]:
+    """The last sealed sequence number and its hash (0 and "" when empty)."""
+    last = AuditEvent.objects.order_by("-sequence").values_list("sequence", "hash")
+    return last.first() or (0, "")
+
+
+def sequence_window(
+    since: datetime | None, until: datetime | None, *, upto: int
+) -> tuple[int, int]:
+    """The chain slice (after, upto] from the first event at or after `since` to
+    the last before `until`, within the first `upto` events.
+
+    Staged check events are sealed a moment after they happened, so a slice may
+    hold a few whose time lies just outside the window; it never has a hole.
+    """
+    events = AuditEvent.objects.filter(sequence__lte=upto)
+    after = 0
+    if since is not None:
+        first = events.filter(occurred_at__gte=since).aggregate(n=Min("sequence"))
+        after = first["n"] - 1 if first["n"] is not None else upto
+    if until is not None:
+        last = events.filter(occurred_at__lt=until).aggregate(n=Max("sequence"))
+        upto = last["n"] or 0
+    return after, upto
+
+
+# The hot path of verification and export: text straight from PostgreSQL, already
+# in the canonical form of ids and times, so Python parses only the payload.
+_DOCUMENTS_SQL = """
+SELECT sequence, event_id::text,
+       to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'),
+       actor, action, subject, recipient, purpose, consent_id::text, payload::text,
+       prev_hash, hash
+FROM audit_auditevent
+WHERE sequence > %s AND sequence <= %s {filters}
+ORDER BY sequence
+LIMIT %s
+"""
+_ROW_FIELDS = ("sequence", *CONTENT_FIELDS, "prev_hash", "hash")
+
+
+def _document(row: tuple) -> dict[str, Any]:
+    fields = dict(zip(_ROW_FIELDS, row, strict=True))
+    stored = fields.pop("hash")
+    if isinstance(fields["payload"], str):
+        fields["payload"] = parse_json(fields["payload"])
+    document = event_document(**fields)
+    document["hash"] = stored
+    return document
+
+
+def _batch(after: int, upto: int, fields: dict[str, str], size: int) -> list[tuple]:
+    if connection.vendor == "postgresql":
+        where = "".join(f" AND {name} = %s" for name in fields)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _DOCUMENTS_SQL.format(filters=where),
+                [after, upto, *fields.values(), size],
+            )
+            return cursor.fetchall()
+    return list(
+        AuditEvent.objects.filter(sequence__gt=after, sequence__lte=upto, **fields)
+        .order_by("sequence")
+        .values_list(*_ROW_FIELDS)[:size]
+    )
+
+
+def chain_documents(
+    *,
+    after: int = 0,
+    upto: int | None = None,
+    fields: dict[str, str] | None = None,
+    batch_size: int = 5000,
+) -> Iterator[dict[str, Any]]:
+    """Events after `after` up to `upto`, in order, as their hashed documents plus
+    the stored `hash`; keyset batches, so memory stays flat however long the log.
+    """
+    if upto is None:
+        upto = chain_head()[0]
+    while after < upto:
+        rows = _batch(after, upto, fields or {}, batch_size)
+        if not rows:
+            return
+        for row in rows:
+            yield _document(row)
+        after = rows[-1][0]

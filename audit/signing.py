@@ -5,13 +5,11 @@ signs, all are published, so a rotated key's old signatures still verify.
 """
 
 import base64
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
@@ -21,10 +19,19 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from audit.chain import canonical_json
+from audit.jws import SignatureError, b64url, b64url_decode, verify_compact
 
-
-class SignatureError(Exception):
-    """A JWS that is malformed, signed by an unknown key, or whose signature fails."""
+__all__ = [
+    "SignatureError",
+    "SigningKey",
+    "b64url",
+    "b64url_decode",
+    "jwks",
+    "public_jwk",
+    "sign_jws",
+    "signing_keys",
+    "verify_jws",
+]
 
 
 @dataclass(frozen=True)
@@ -35,14 +42,6 @@ class SigningKey:
     @property
     def public(self) -> Ed25519PublicKey:
         return self.private.public_key()
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def b64url_decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 @cache
@@ -82,35 +81,21 @@ def jwks() -> dict[str, list[dict[str, str]]]:
     return {"keys": [public_jwk(key.public, key.kid) for key in signing_keys()]}
 
 
-def sign_jws(claims: Mapping[str, Any], *, typ: str = "JWT") -> str:
-    """Compact JWS over the canonical JSON of `claims`, signed by the active key."""
+def sign_jws(
+    claims: Mapping[str, Any], *, typ: str = "JWT", detached: bool = False
+) -> str:
+    """Compact JWS over the canonical JSON of `claims`, signed by the active key.
+
+    `detached` leaves the payload part empty: the signed document travels beside
+    the signature (RFC 7515, appendix F).
+    """
     key = signing_keys()[0]
     header = b64url(canonical_json({"alg": "EdDSA", "kid": key.kid, "typ": typ}))
     payload = b64url(canonical_json(claims))
     signature = key.private.sign(f"{header}.{payload}".encode("ascii"))
-    return f"{header}.{payload}.{b64url(signature)}"
+    return f"{header}.{'' if detached else payload}.{b64url(signature)}"
 
 
 def verify_jws(token: str, keyset: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Check a compact JWS against a JWKS (default: our own); return its claims."""
-    try:
-        header_part, payload_part, signature_part = token.split(".")
-        header = json.loads(b64url_decode(header_part))
-        claims = json.loads(b64url_decode(payload_part))
-        signature = b64url_decode(signature_part)
-    except (ValueError, TypeError) as exc:
-        raise SignatureError("malformed token") from exc
-    if not isinstance(header, dict) or header.get("alg") != "EdDSA":
-        raise SignatureError("unsupported algorithm")
-    keys = {jwk.get("kid"): jwk for jwk in (keyset or jwks())["keys"]}
-    jwk = keys.get(header.get("kid"))
-    if jwk is None or jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
-        raise SignatureError("unknown signing key")
-    public = Ed25519PublicKey.from_public_bytes(b64url_decode(jwk["x"]))
-    try:
-        public.verify(signature, f"{header_part}.{payload_part}".encode("ascii"))
-    except InvalidSignature as exc:
-        raise SignatureError("bad signature") from exc
-    if not isinstance(claims, dict):
-        raise SignatureError("claims are not an object")
-    return claims
+    return verify_compact(token, keyset or jwks())[1]

@@ -1,67 +1,54 @@
-"""Recomputing the hash chain to prove the audit trail was not altered."""
+"""Recomputing the hash chain and its signed checkpoints from the database."""
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
-from audit.chain import CONTENT_FIELDS, GENESIS_HASH, event_hash
-from audit.models import AuditEvent
+from django.conf import settings
+from django.db.models import Max
 
-_FIELDS = ("sequence", *CONTENT_FIELDS, "prev_hash", "hash")
+from audit.integrity import (
+    ChainVerification,
+    CheckpointStatement,
+    read_checkpoint,
+    walk_chain,
+)
+from audit.models import Checkpoint
+from audit.selectors import chain_documents, chain_head
+from audit.signing import jwks
 
-
-@dataclass(frozen=True)
-class ChainVerification:
-    ok: bool
-    checked: int
-    head_sequence: int
-    head_hash: str
-    first_bad_sequence: int | None = None
-    problem: str = ""
+__all__ = ["ChainVerification", "checkpoint_statements", "verify_chain"]
 
 
-def _events(batch_size: int) -> Iterator[dict[str, Any]]:
-    """All events in sequence order, a batch at a time (keyset, constant memory)."""
-    after = 0
-    while True:
-        rows = list(
-            AuditEvent.objects.filter(sequence__gt=after)
-            .order_by("sequence")
-            .values_list(*_FIELDS)[:batch_size]
-        )
-        if not rows:
-            return
-        for row in rows:
-            yield dict(zip(_FIELDS, row, strict=True))
-        after = rows[-1][0]
+def checkpoint_statements(
+    *, upto_id: int | None = None, batch_size: int = 1000
+) -> Iterator[CheckpointStatement]:
+    """Stored checkpoints in signing order, each checked against the published
+    keys, this log's origin and the checkpoint signed before it.
 
-
-def _problem(fields: dict[str, Any], expected: int, prev_hash: str) -> str:
-    if fields["sequence"] != expected:
-        return f"event {expected} is missing (next is {fields['sequence']})"
-    if fields["prev_hash"] != prev_hash:
-        return "prev_hash does not match the previous event's hash"
-    stored = fields.pop("hash")
-    if event_hash(**fields) != stored:
-        return "content does not match its hash"
-    return ""
+    Raises `CheckpointError` at the first one that fails.
+    """
+    keyset, previous, after = jwks(), None, 0
+    stored = Checkpoint.objects.order_by("id").values_list("id", "jws")
+    if upto_id is not None:
+        stored = stored.filter(id__lte=upto_id)
+    while batch := list(stored.filter(id__gt=after)[:batch_size]):
+        for _, token in batch:
+            previous = read_checkpoint(
+                token, keyset, origin=settings.CMP_AUDIT_ORIGIN, previous=previous
+            )
+            yield previous
+        after = batch[-1][0]
 
 
 def verify_chain(*, batch_size: int = 5000) -> ChainVerification:
-    """Walk the log in order; name the first event that breaks the chain.
+    """Walk the whole log in order against every checkpoint; name the first bad
+    sequence number (see `audit.integrity.walk_chain` for what is detected).
 
-    A deleted event shows as a gap, an inserted or reordered one as a wrong
-    sequence or a `prev_hash` that does not match, a modified one as a hash that
-    does not match its content.
+    The checkpoints are fixed before the head: every one of them was signed over
+    events already committed, so one beyond the head is a cut tail, never a race.
     """
-    expected, prev_hash = 1, GENESIS_HASH
-    for fields in _events(batch_size):
-        stored_hash = fields["hash"]
-        problem = _problem(fields, expected, prev_hash)
-        if problem:
-            bad = min(expected, fields["sequence"])
-            return ChainVerification(
-                False, expected - 1, expected - 1, prev_hash, bad, problem
-            )
-        expected, prev_hash = expected + 1, stored_hash
-    return ChainVerification(True, expected - 1, expected - 1, prev_hash)
+    last_checkpoint = Checkpoint.objects.aggregate(n=Max("id"))["n"] or 0
+    head = chain_head()[0]
+    return walk_chain(
+        chain_documents(upto=head, batch_size=batch_size),
+        checkpoints=checkpoint_statements(upto_id=last_checkpoint),
+    )
