@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
-from api import views
+from api import audit_views, views
 
 app_name = "api"
 
@@ -44,6 +44,27 @@ urlpatterns = [
     ),
     path("checks/", views.CheckView.as_view(), name="checks"),
     path("transfers/", views.TransferCreateView.as_view(), name="transfers"),
+    path("audit/export/", audit_views.AuditExportView.as_view(), name="audit-export"),
+    path(
+        "audit/exports/<uuid:export_id>/manifest/",
+        audit_views.AuditManifestView.as_view(),
+        name="audit-manifest",
+    ),
+    path(
+        "audit/verifications/",
+        audit_views.AuditVerificationView.as_view(),
+        name="audit-verifications",
+    ),
+    path(
+        "audit/verifications/latest/",
+        audit_views.AuditLatestVerificationView.as_view(),
+        name="audit-verification-latest",
+    ),
+    path(
+        "audit/checkpoints/latest/",
+        audit_views.AuditLatestCheckpointView.as_view(),
+        name="audit-checkpoint-latest",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularRedocView.as_view(url_name="api:schema"), name="docs"),
 ]

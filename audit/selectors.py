@@ -162,3 +162,14 @@ def chain_documents(
         for row in rows:
             yield _document(row)
         after = rows[-1][0]
+
+
+def latest_verification() -> dict[str, Any] | None:
+    """The outcome of the last recorded verification, with its time."""
+    event = (
+        AuditEvent.objects.filter(action="audit.verified")
+        .order_by("-occurred_at")
+        .values("occurred_at", "payload")
+        .first()
+    )
+    return {**event["payload"], "verified_at": event["occurred_at"]} if event else None
