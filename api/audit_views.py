@@ -18,29 +18,12 @@ from rest_framework.views import APIView
 from api import serializers as s
 from api.authentication import OfficerTokenAuthentication
 from api.permissions import IsAuditOfficer
-from audit.actors import Actor
-from audit.export import export_manifest, start_export, stream_export
-from audit.export_format import CONTENT_TYPES
+from audit.actors import staff_actor
+from audit.export import export_manifest, start_export
+from audit.http import export_response
 from audit.models import Checkpoint
 from audit.selectors import latest_verification
 from audit.services import verify_audit_log
-
-
-def officer_actor(user) -> Actor:
-    return Actor("staff", user.get_username())
-
-
-def export_response(export) -> StreamingHttpResponse:
-    """The export streamed as a download, pointing to its manifest."""
-    response = StreamingHttpResponse(
-        stream_export(export), content_type=CONTENT_TYPES[export.fmt]
-    )
-    manifest = reverse("api:audit-manifest", args=[export.export_id])
-    response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
-    response["X-Export-Id"] = str(export.export_id)
-    response["Link"] = f'<{manifest}>; rel="describedby"'
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 class AuditView(APIView):
@@ -65,9 +48,11 @@ class AuditExportView(AuditView):
         export = start_export(
             filters=query.validated_data["filters"],
             fmt=query.validated_data["format"],
-            actor=officer_actor(request.user),
+            actor=staff_actor(request.user),
         )
-        return export_response(export)
+        return export_response(
+            export, reverse("api:audit-manifest", args=[export.export_id])
+        )
 
 
 class AuditManifestView(AuditView):
@@ -84,7 +69,7 @@ class AuditVerificationView(AuditView):
     @extend_schema(request=None, responses=s.AuditVerificationOutputSerializer)
     def post(self, request: Request) -> Response:
         """Recompute the whole chain and check every checkpoint now; recorded."""
-        result = verify_audit_log(actor=officer_actor(request.user))
+        result = verify_audit_log(actor=staff_actor(request.user))
         return Response(s.AuditVerificationOutputSerializer(result.as_dict()).data)
 
 

@@ -173,3 +173,45 @@ def latest_verification() -> dict[str, Any] | None:
         .first()
     )
     return {**event["payload"], "verified_at": event["occurred_at"]} if event else None
+
+
+@dataclass(frozen=True)
+class EventPage:
+    events: list[AuditEvent]
+    newer: int | None  # pass as `after` for the page of newer events
+    older: int | None  # pass as `before` for the page of older events
+
+
+def search_events(
+    filters: EventFilters,
+    *,
+    before: int | None = None,
+    after: int | None = None,
+    size: int = 50,
+) -> EventPage:
+    """Newest first, a page at a time by sequence number (stable while the log
+    grows, and as fast on the last page as on the first)."""
+    events = AuditEvent.objects.filter(**filters.fields).defer("payload")
+    if filters.since:
+        events = events.filter(occurred_at__gte=filters.since)
+    if filters.until:
+        events = events.filter(occurred_at__lt=filters.until)
+    if after is not None:
+        rows = list(events.filter(sequence__gt=after).order_by("sequence")[: size + 1])
+        more_newer, rows = len(rows) > size, rows[:size][::-1]
+        more_older = (
+            bool(rows) and events.filter(sequence__lt=rows[-1].sequence).exists()
+        )
+    else:
+        if before is not None:
+            events_page = events.filter(sequence__lt=before)
+        else:
+            events_page = events
+        rows = list(events_page.order_by("-sequence")[: size + 1])
+        more_older, rows = len(rows) > size, rows[:size]
+        more_newer = before is not None and bool(rows)
+    return EventPage(
+        rows,
+        newer=rows[0].sequence if rows and more_newer else None,
+        older=rows[-1].sequence if rows and more_older else None,
+    )
