@@ -201,10 +201,12 @@ def walk_chain(
         if mismatch is not None:
             return walk.result(*mismatch)
         if due is not None:
+            # The largest checkpoint beyond the end shows the whole of the cut.
+            signed = max((later.size for later in pending), default=due.size)
             return walk.result(
                 walk.expected,
-                f"events {walk.expected}-{due.size} are missing: a checkpoint "
-                f"signed size {due.size}",
+                f"events {walk.expected}-{signed} are missing: a checkpoint "
+                f"signed size {signed}",
             )
     except CheckpointError as exc:
         return walk.result(None, f"checkpoint: {exc}")
