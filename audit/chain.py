@@ -42,7 +42,7 @@ def canonical_json(document: Mapping[str, Any]) -> bytes:
 
     orjson writes exactly the bytes of the standard library's encoder for the
     values an event may hold (tests/audit/test_chain_encoding.py), about five times
-    faster; what it refuses (integers past 64 bits, lone surrogates) falls back.
+    faster; what it refuses (integers past 64 bits) takes the standard library.
     """
     if orjson is not None:
         try:

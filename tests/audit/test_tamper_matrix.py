@@ -97,8 +97,7 @@ def test_an_inserted_event_is_found(log):
     position = log.randrange(2, SIZE + 1)
     _sql(
         (
-            "UPDATE audit_auditevent SET sequence = sequence + %s "
-            "WHERE sequence >= %s",
+            "UPDATE audit_auditevent SET sequence = sequence + %s WHERE sequence >= %s",
             [10 * SIZE, position],
         ),
         (
@@ -154,7 +153,9 @@ def test_a_tail_cut_behind_the_last_checkpoint_is_found(log):
 def test_a_rewritten_history_is_found_by_the_checkpoint_after_it(log):
     """Modified and re-hashed to the end: the chain holds; the signed head does not."""
     position = log.randrange(1, SIZE + 1)
-    events = list(AuditEvent.objects.filter(sequence__gte=position).order_by("sequence"))
+    events = list(
+        AuditEvent.objects.filter(sequence__gte=position).order_by("sequence")
+    )
     prev_hash = events[0].prev_hash
     suspend_guards(connection)
     for event in events:
