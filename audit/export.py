@@ -40,6 +40,8 @@ from audit.signing import sign_jws
 log = logging.getLogger(__name__)
 
 EXPORTED, COMPLETED = "audit.exported", "audit.export_completed"
+# Rows per query: a few MiB in flight, whatever the export's size.
+EXPORT_BATCH = 2000
 
 
 @dataclass
@@ -117,7 +119,10 @@ class _Tally:
 
 def _counted(export: Export, tally: _Tally) -> Iterator[dict[str, Any]]:
     documents = chain_documents(
-        after=export.after, upto=export.upto, fields=export.filters.fields
+        after=export.after,
+        upto=export.upto,
+        fields=export.filters.fields,
+        batch_size=EXPORT_BATCH,
     )
     for document in documents:
         if tally.first is None:
