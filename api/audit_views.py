@@ -11,6 +11,7 @@ from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,7 +27,16 @@ from audit.selectors import latest_verification
 from audit.services import verify_audit_log
 
 
+class ExportFormatNegotiation(DefaultContentNegotiation):
+    """`?format=` names the export file's format here, not a DRF renderer: the
+    API's answers (manifests, errors) are always JSON."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class AuditView(APIView):
+    content_negotiation_class = ExportFormatNegotiation
     authentication_classes = [OfficerTokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuditOfficer]
     required_scopes = ["audit:read"]
