@@ -276,6 +276,12 @@ class ScopeOutputSerializer(serializers.ModelSerializer):
         fields = ["code", "name_ko", "name_en", "sensitive"]
 
 
+class ConsentAcknowledgementOutputSerializer(serializers.Serializer):
+    consent_id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=Consent.Status.choices)
+    acknowledged_at = serializers.DateTimeField()
+
+
 class AuditVerificationOutputSerializer(serializers.Serializer):
     ok = serializers.BooleanField()
     checked = serializers.IntegerField(help_text="events verified")

@@ -28,6 +28,11 @@ urlpatterns = [
         name="consent-resume",
     ),
     path(
+        "consents/<uuid:consent_id>/acknowledge/",
+        views.ConsentAcknowledgeView.as_view(),
+        name="consent-acknowledge",
+    ),
+    path(
         "subject-references/",
         views.SubjectReferenceCreateView.as_view(),
         name="subject-references",

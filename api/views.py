@@ -168,6 +168,26 @@ class ConsentResumeView(ConsentStatusView):
         )
 
 
+class ConsentAcknowledgeView(OrganizationView):
+    required_scopes = ["consents:write"]
+    throttle_scope = "write"
+
+    @extend_schema(request=None, responses=s.ConsentAcknowledgementOutputSerializer)
+    def post(self, request: Request, consent_id: UUID) -> Response:
+        """Confirm the caller stopped using the data of a revoked or expired consent
+        (409 while it is live); repeating it returns the first acknowledgement."""
+        consent = self.own_consent(consent_id)
+        event = services.acknowledge_consent_end(
+            consent_id=consent.id, organization=self.organization, actor=self.actor
+        )
+        body = {
+            "consent_id": consent.id,
+            "status": event.payload["status"],
+            "acknowledged_at": event.occurred_at,
+        }
+        return Response(s.ConsentAcknowledgementOutputSerializer(body).data)
+
+
 class SubjectReferenceCreateView(OrganizationView):
     required_scopes = ["consents:write"]
     throttle_scope = "write"

@@ -4,8 +4,8 @@ import statistics
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
-from django.db.models import Count, F, OuterRef, Q, Subquery
-from django.db.models.functions import TruncDate
+from django.db.models import CharField, Count, F, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Concat, TruncDate
 
 from audit.models import AuditEvent
 
@@ -103,7 +103,9 @@ def time_to_acknowledge(start: datetime, end: datetime) -> Acknowledgements:
         AuditEvent.objects.filter(
             action=ACKNOWLEDGED,
             consent_id=OuterRef("consent_id"),
-            recipient=OuterRef("recipient"),
+            actor=Concat(
+                Value("organization:"), OuterRef("recipient"), output_field=CharField()
+            ),
         )
         .order_by("sequence")
         .values("occurred_at")[:1]

@@ -4,6 +4,7 @@ from consents.services.catalog import load_catalog
 from consents.services.checks import check_consent
 from consents.services.collection import record_collected_consent
 from consents.services.lifecycle import (
+    acknowledge_consent_end,
     expire_due_consents,
     grant_consent,
     pause_consent,
@@ -30,6 +31,7 @@ from consents.services.subjects import (
 from consents.services.transfers import record_transfer
 
 __all__ = [
+    "acknowledge_consent_end",
     "approve_consent_request",
     "check_consent",
     "create_consent_request",

@@ -132,6 +132,35 @@ def revoke_consent(
     )
 
 
+def acknowledge_consent_end(
+    *, consent_id: UUID, organization: Organization, actor: Actor
+) -> AuditEvent:
+    """An organization with a role in a consent that ended (revoked, expired,
+    superseded) confirms it stopped using the data; once each, repeats return the
+    first acknowledgement."""
+    with transaction.atomic():
+        consent = _lock(consent_id)
+        if consent.status in Consent.LIVE_STATUSES:
+            raise InvalidTransitionError(
+                "the consent has not ended", fields={"status": [consent.status]}
+            )
+        earlier = AuditEvent.objects.filter(
+            action="consent.acknowledged", consent_id=consent.id, actor=str(actor)
+        ).first()
+        if earlier is not None:
+            return earlier
+        return record_consent_event(
+            consent,
+            action="consent.acknowledged",
+            actor=actor,
+            payload={
+                "organization": organization.code,
+                "status": consent.status,
+                "ended_at": consent.status_changed_at.isoformat(),
+            },
+        )
+
+
 def expire_due_consents(*, now: datetime | None = None, batch_size: int = 500) -> int:
     """Mark live consents past `expires_at` as expired, one audit event each."""
     now = now or timezone.now()
