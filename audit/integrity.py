@@ -134,6 +134,24 @@ class _Walk:
             covered_sequence=self.covered,
         )
 
+    def check(
+        self, statement: CheckpointStatement, stored: str
+    ) -> tuple[int, str] | None:
+        """Compare a checkpoint signed at this event with the event's hash.
+
+        A mismatch is reported after one more event: an insertion at this very
+        position is named more precisely by the next link.
+        """
+        self.checkpoints_checked += 1
+        if statement.size == self.expected and statement.hash == stored:
+            self.covered = self.expected
+            return None
+        return (
+            self.covered + 1,
+            f"the checkpoint signed at size {statement.size} names another head: "
+            f"events {self.covered + 1}-{statement.size} were rewritten",
+        )
+
     def link_problem(self, document: dict[str, Any]) -> tuple[int, str] | None:
         """Why this event does not follow the last good one, if it does not."""
         sequence, expected = document["sequence"], self.expected
@@ -161,20 +179,23 @@ def walk_chain(
 ) -> ChainVerification:
     """Walk events in order; name the first event that breaks the chain.
 
-    Each document is an event's hashed document plus its stored `hash` (popped
-    here). A deleted event shows as a gap, a modified one as a hash that does not
-    match its content, two swapped ones as sequence numbers their hashes do not
-    cover, an inserted one as two events naming the same predecessor, a history
+    Each document is an event's hashed document plus its stored `hash`, and
+    optionally the `checkpoint` signed at its sequence number (both popped here).
+    Checkpoints come that way, inline, from the database, and as `checkpoints`
+    (a few, in signing order) from an export's manifest.
+
+    A deleted event shows as a gap, a modified one as a hash that does not match
+    its content, two swapped ones as sequence numbers their hashes do not cover,
+    an inserted one as two events naming the same predecessor, a history
     rewritten with fresh hashes as a head that a checkpoint did not sign, and a
-    cut tail as a checkpoint larger than the chain. Checkpoints come in signing
-    order; one whose size is below `first_sequence` is skipped.
+    cut tail as a checkpoint larger than the chain.
     """
     walk = _Walk(first_sequence, prev_hash)
-    pending = _checkpoints_from(checkpoints, first_sequence)
     try:
-        due = next(pending, None)
+        listed = {s.size: s for s in _checkpoints_from(checkpoints, first_sequence)}
         mismatch: tuple[int, str] | None = None
         for document in documents:
+            inline = document.pop("checkpoint", None)
             stored = document.pop("hash")
             problem = walk.link_problem(document)
             if problem is None and mismatch is not None:
@@ -183,26 +204,16 @@ def walk_chain(
                 problem = (walk.expected, "content does not match its hash")
             if problem is not None:
                 return walk.result(*problem)
-            if due is not None and due.size == walk.expected:
-                walk.checkpoints_checked += 1
-                if due.hash == stored:
-                    walk.covered = walk.expected
-                else:
-                    # Reported after one more event: an insertion at this very
-                    # position is named more precisely by the next link.
-                    mismatch = (
-                        walk.covered + 1,
-                        f"the checkpoint signed at size {due.size} names another "
-                        f"head: events {walk.covered + 1}-{due.size} were rewritten",
-                    )
-                due = next(pending, None)
+            for statement in (inline, listed.pop(walk.expected, None)):
+                if statement is not None and mismatch is None:
+                    mismatch = walk.check(statement, stored)
             walk.before_prev_hash = document["prev_hash"]
             walk.expected, walk.prev_hash = walk.expected + 1, stored
         if mismatch is not None:
             return walk.result(*mismatch)
-        if due is not None:
+        if listed:
             # The largest checkpoint beyond the end shows the whole of the cut.
-            signed = max((later.size for later in pending), default=due.size)
+            signed = max(listed)
             return walk.result(
                 walk.expected,
                 f"events {walk.expected}-{signed} are missing: a checkpoint "
