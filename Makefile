@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test setup lint format bench clean
+.PHONY: run test setup lint format bench messages clean
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ format: setup
 
 bench: setup
 	$(BIN)/python bench/audit_append.py
+
+## Refresh the officer pages' Korean catalog and compile it (needs GNU gettext);
+## the compiled .mo is committed, so running the service never needs gettext.
+messages: setup
+	cd audit && DJANGO_SETTINGS_MODULE=settings.dev PYTHONPATH=.. ../$(BIN)/python ../manage.py makemessages -l ko --no-location
+	msgfmt --check -o audit/locale/ko/LC_MESSAGES/django.mo audit/locale/ko/LC_MESSAGES/django.po
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -34,7 +34,7 @@ from audit.export_format import (
 )
 from audit.models import AuditEvent, Checkpoint
 from audit.selectors import EventFilters, chain_documents, chain_head, sequence_window
-from audit.services import record_event
+from audit.services import record_event, seal_pending_events
 from audit.signing import sign_jws
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,7 @@ def start_export(*, filters: EventFilters, fmt: str, actor: Actor) -> Export:
     now = timezone.now()
     head = None
     if _open_ended(filters, now):
+        seal_pending_events()  # the latest checks belong in an export up to now
         try:
             checkpoint = create_checkpoint(now=now)
             head = checkpoint.size if checkpoint else None

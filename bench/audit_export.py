@@ -9,8 +9,7 @@ that is dropped at the end:
    same phases as `bench/audit_append.py`).
 2. Export and verification at 100,000 and 1,000,000 events. The log is generated
    first (chained events with realistic payloads, mostly checks, written with
-   COPY) and a checkpoint is signed over it. Then, each in a fresh process whose
-   peak resident memory is read from the kernel (`wait4`):
+   COPY) and a checkpoint is signed over it. Then, each in a fresh process:
    - `export`: `audit.export` streams the whole log as JSON Lines to a file,
      with its signed manifest (what `manage.py export_audit` does);
    - `verify_audit`: `audit.verification.verify_chain` recomputes every hash and
@@ -20,6 +19,7 @@ that is dropped at the end:
    and, as baselines from the same run, `COPY (SELECT … ORDER BY sequence) TO
    STDOUT` of the same rows (the database's own read rate) and an idle process
    that only starts Django (the memory every process pays before any work).
+   Peak memory is the process's high-water resident set (`VmHWM`).
 
 Targets: export and verification above 100,000 events/s; peak memory flat from
 100,000 to 1,000,000 events.
@@ -211,26 +211,28 @@ def run_phase(phase: str, workdir: Path) -> dict:
         report = verify_export(export_file, manifest, jwks())
         result.update(events=manifest["count"], ok=report.ok)
     result["seconds"] = time.perf_counter() - start
+    result["peak_mib"] = peak_resident_mib()
     return result
 
 
+def peak_resident_mib() -> float:
+    """This process's high-water resident set since it started (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def measure_phase(phase: str, database_url: str, workdir: Path) -> dict:
-    """Run one phase in a fresh process; add its peak resident memory."""
-    env = dict(os.environ, DATABASE_URL=database_url)
-    child = subprocess.Popen(
+    """Run one phase in a fresh process, so its peak memory is its own."""
+    done = subprocess.run(
         [sys.executable, __file__, "--phase", phase, "--workdir", str(workdir)],
         cwd=PROJECT_ROOT,
-        env=env,
+        env=dict(os.environ, DATABASE_URL=database_url),
         stdout=subprocess.PIPE,
+        check=True,
     )
-    output = child.stdout.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
-        raise RuntimeError(f"phase {phase} failed with {child.returncode}")
-    figures = json.loads(output)
-    figures["peak_mib"] = usage.ru_maxrss / 1024  # kilobytes on Linux
-    return figures
+    return json.loads(done.stdout)
 
 
 # --- Report -------------------------------------------------------------------------
