@@ -283,17 +283,23 @@ class ConsentAcknowledgementOutputSerializer(serializers.Serializer):
 
 
 class AuditVerificationOutputSerializer(serializers.Serializer):
-    ok = serializers.BooleanField()
+    ok = serializers.BooleanField(help_text="the chain and every checkpoint hold")
     checked = serializers.IntegerField(help_text="events verified")
-    head_sequence = serializers.IntegerField()
+    head_sequence = serializers.IntegerField(help_text="the last good event")
     head_hash = serializers.CharField()
-    first_bad_sequence = serializers.IntegerField(allow_null=True)
-    problem = serializers.CharField(allow_blank=True)
+    first_bad_sequence = serializers.IntegerField(
+        allow_null=True, help_text="where the chain breaks; null if intact"
+    )
+    problem = serializers.CharField(
+        allow_blank=True, help_text="what is wrong there, in words"
+    )
     checkpoints_checked = serializers.IntegerField()
     covered_sequence = serializers.IntegerField(
         help_text="events up to here are bound by a signed checkpoint"
     )
-    verified_at = serializers.DateTimeField(required=False)
+    verified_at = serializers.DateTimeField(
+        required=False, help_text="when the recorded verification ran"
+    )
 
 
 class AuditCheckpointOutputSerializer(serializers.Serializer):

@@ -30,6 +30,8 @@ CONTENT_FIELDS = (
     "consent_id",
     "payload",
 )
+# A chained event as stored: its place, what it says, and its links.
+STORED_FIELDS = ("sequence", *CONTENT_FIELDS, "prev_hash", "hash")
 
 
 _STDLIB_ENCODER = json.JSONEncoder(

@@ -73,26 +73,42 @@ def suspend_guards(
     connection: BaseDatabaseWrapper, tables: tuple[str, ...] = GUARDED_TABLES
 ) -> None:
     """Switch the guards off until `install_guards` runs again."""
-    with connection.cursor() as cursor:
-        for table in tables:
-            if connection.vendor == "postgresql":
-                for trigger in (_pg_row_trigger(table), _pg_truncate_trigger(table)):
-                    cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
-            else:
-                for name in _sqlite_triggers(table):
-                    cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+    _each_trigger(
+        connection,
+        tables,
+        postgresql="ALTER TABLE {table} DISABLE TRIGGER {trigger}",
+        sqlite="DROP TRIGGER IF EXISTS {trigger}",
+    )
 
 
 def remove_guards(
     connection: BaseDatabaseWrapper, tables: tuple[str, ...] = (TABLE,)
 ) -> None:
+    _each_trigger(
+        connection,
+        tables,
+        postgresql="DROP TRIGGER IF EXISTS {trigger} ON {table}",
+        sqlite="DROP TRIGGER IF EXISTS {trigger}",
+    )
+    if connection.vendor == "postgresql" and TABLE in tables:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP FUNCTION IF EXISTS {_PG_FUNCTION}()")
+
+
+def _each_trigger(
+    connection: BaseDatabaseWrapper,
+    tables: tuple[str, ...],
+    *,
+    postgresql: str,
+    sqlite: str,
+) -> None:
+    """Run the vendor's statement once for each guard trigger of each table."""
     with connection.cursor() as cursor:
         for table in tables:
             if connection.vendor == "postgresql":
-                for trigger in (_pg_row_trigger(table), _pg_truncate_trigger(table)):
-                    cursor.execute(f"DROP TRIGGER IF EXISTS {trigger} ON {table}")
+                template = postgresql
+                triggers = [_pg_row_trigger(table), _pg_truncate_trigger(table)]
             else:
-                for name in _sqlite_triggers(table):
-                    cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
-        if connection.vendor == "postgresql" and TABLE in tables:
-            cursor.execute(f"DROP FUNCTION IF EXISTS {_PG_FUNCTION}()")
+                template, triggers = sqlite, list(_sqlite_triggers(table))
+            for trigger in triggers:
+                cursor.execute(template.format(table=table, trigger=trigger))

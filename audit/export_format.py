@@ -14,25 +14,11 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from audit.chain import canonical_json, parse_json
+from audit.chain import STORED_FIELDS, canonical_json, parse_json
 
 FORMATS = ("jsonl", "csv")
 CONTENT_TYPES = {"jsonl": "application/jsonl", "csv": "text/csv; charset=utf-8"}
-CSV_COLUMNS = (
-    "v",
-    "sequence",
-    "event_id",
-    "occurred_at",
-    "actor",
-    "action",
-    "subject",
-    "recipient",
-    "purpose",
-    "consent_id",
-    "payload",
-    "prev_hash",
-    "hash",
-)
+CSV_COLUMNS = ("v", *STORED_FIELDS)
 MANIFEST_TYP = "cmp-audit-export-manifest+jws"
 MANIFEST_TYPE = "cmp.audit.export-manifest"
 MANIFEST_VERSION = 1

@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.models import Max, Min, OuterRef, Subquery
 from psycopg import sql
 
-from audit.chain import CONTENT_FIELDS, event_document, parse_json
+from audit.chain import STORED_FIELDS, event_document, parse_json
 from audit.models import AuditEvent, Checkpoint, PendingEvent
 
 _FIELDS = ("event_id", "occurred_at", "action", "actor", "recipient", "consent_id")
@@ -121,39 +121,16 @@ COPY (
 _CHECKPOINT_COLUMNS = ", c.id, c.jws"
 _CHECKPOINT_JOIN = "LEFT JOIN audit_checkpoint c ON c.size = e.sequence"
 _DOCUMENTS_TYPES = ["int8", *["text"] * 11]
-_ROW_FIELDS = ("sequence", *CONTENT_FIELDS, "prev_hash", "hash")
 
 
 def _document(row: tuple) -> dict[str, Any]:
     """The hashed document, its stored `hash` and, when the row carries one, the
     `checkpoint` (id, JWS) signed at its sequence number."""
-    (
-        sequence,
-        event_id,
-        occurred_at,
-        actor,
-        action,
-        subject,
-        recipient,
-        purpose,
-        consent_id,
-        payload,
-        prev_hash,
-        stored,
-    ) = row[:12]
-    document = event_document(
-        sequence=sequence,
-        event_id=event_id,
-        occurred_at=occurred_at,
-        actor=actor,
-        action=action,
-        subject=subject,
-        recipient=recipient,
-        purpose=purpose,
-        consent_id=consent_id,
-        payload=parse_json(payload) if isinstance(payload, str) else payload,
-        prev_hash=prev_hash,
-    )
+    fields = dict(zip(STORED_FIELDS, row, strict=False))
+    stored = fields.pop("hash")
+    if isinstance(fields["payload"], str):
+        fields["payload"] = parse_json(fields["payload"])
+    document = event_document(**fields)
     document["hash"] = stored
     if len(row) > 12:
         document["checkpoint"] = row[12:] if row[12] is not None else None
@@ -191,14 +168,14 @@ def _batched_rows(
     events = AuditEvent.objects.filter(sequence__lte=upto, **fields).order_by(
         "sequence"
     )
-    columns = _ROW_FIELDS
+    columns = STORED_FIELDS
     if with_checkpoints:
         signed = Checkpoint.objects.filter(size=OuterRef("sequence"))
         events = events.annotate(
             checkpoint_id=Subquery(signed.values("id")[:1]),
             checkpoint_jws=Subquery(signed.values("jws")[:1]),
         )
-        columns = (*_ROW_FIELDS, "checkpoint_id", "checkpoint_jws")
+        columns = (*STORED_FIELDS, "checkpoint_id", "checkpoint_jws")
     while rows := list(
         events.filter(sequence__gt=after).values_list(*columns)[:batch_size]
     ):

@@ -47,37 +47,19 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
+from audit.chain import STORED_FIELDS  # noqa: E402
 from bench.audit_append import (  # noqa: E402
-    Result,
-    append_event,
     close_django_connections,
-    create_plain_table,
-    insert_plain,
-    measure,
-    print_machine,
+    measure_appends,
     print_results,
     setup_django,
-    warm_up,
 )
 from bench.scratch import scratch_database  # noqa: E402
 
 DEFAULT_SERVER_URL = "postgres://postgres@127.0.0.1:5432"
 WRITERS = (1, 8)
 PHASES = ("idle", "copy", "export", "verify_audit", "verify_export")
-_COPY_COLUMNS = (
-    "sequence",
-    "event_id",
-    "occurred_at",
-    "actor",
-    "action",
-    "subject",
-    "recipient",
-    "purpose",
-    "consent_id",
-    "payload",
-    "prev_hash",
-    "hash",
-)
+_COPY_COLUMNS = STORED_FIELDS
 
 
 # --- The log ------------------------------------------------------------------------
@@ -247,13 +229,14 @@ def print_scale(rows: list[tuple[int, str, dict]]) -> None:
     print(header)
     print("-" * len(header))
     for size, phase, f in rows:
-        rate = f["events"] / f["seconds"] if f["seconds"] and f["events"] else 0.0
-        base = baseline[size]
-        base_rate = base["events"] / base["seconds"]
-        ratio = f"{rate / base_rate:.2f}x" if phase != "idle" else ""
+        figures = " " * 20  # the idle process only shows its memory
+        if phase != "idle":
+            rate, base = f["events"] / f["seconds"], baseline[size]
+            ratio = rate / (base["events"] / base["seconds"])
+            figures = f"{rate:>11.0f}{ratio:>8.2f}x"
         out = f"{f['bytes'] / 2**20:.0f}" if "bytes" in f else ""
         print(
-            f"{size:>9}  {phase:<14}{f['seconds']:>9.2f}{rate:>11.0f}{ratio:>9}"
+            f"{size:>9}  {phase:<14}{f['seconds']:>9.2f}{figures}"
             f"{f['peak_mib']:>10.1f}{out:>9}  {f.get('ok', '')}"
         )
     print()
@@ -290,18 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     ):
         try:
             setup_django(database_url)
-            print_machine()
-            create_plain_table()
-            warm_up()
-            results: list[Result] = []
-            for writers in WRITERS:
-                for phase, operation in (
-                    ("plain insert", insert_plain),
-                    ("audit append", append_event),
-                ):
-                    results.append(
-                        measure(phase, operation, writers, args.seconds, args.events)
-                    )
+            results = measure_appends(WRITERS, args.seconds, args.events)
             print(f"Append: at most {args.seconds:g} s or {args.events} events each")
             print_results(results)
             ok = run_scale(sizes, database_url, Path(workdir))

@@ -68,6 +68,15 @@ def make_consent(
     )
 
 
+def make_check(caller: Organization, subject: DataSubject, **terms):
+    """A check by `caller` for its default purpose and scope, through the service."""
+    terms.setdefault("purpose_code", "spending-analysis")
+    terms.setdefault("scope_codes", ["bank.deposit"])
+    return services.check_consent(
+        caller=caller, subject_ref=ref(caller, subject), **terms
+    )
+
+
 def ref(org: Organization, subject: DataSubject) -> str:
     return org.subject_references.get(subject=subject).reference
 

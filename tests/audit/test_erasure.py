@@ -13,7 +13,7 @@ from audit.verification import verify_chain
 from audit.verify_export import verify_export
 from consents import pii, selectors, services
 from consents.models import DataSubject
-from tests.factories import TESTER, make_consent, make_subject, ref
+from tests.factories import TESTER, make_check, make_consent, make_subject
 
 
 def test_an_erased_subjects_events_stay_verifiable_but_their_data_is_gone(
@@ -21,12 +21,7 @@ def test_an_erased_subjects_events_stay_verifiable_but_their_data_is_gone(
 ):
     person = make_subject(name="지울사람")
     make_consent(subject=person, recipient=recipient)
-    services.check_consent(
-        caller=recipient,
-        subject_ref=ref(recipient, person),
-        purpose_code="spending-analysis",
-        scope_codes=["bank.deposit"],
-    )
+    make_check(recipient, person)
     seal_pending_events()
     before = create_checkpoint()
     services.erase_subject(subject_id=person.id, actor=TESTER, reason="request")
