@@ -6,7 +6,7 @@ Imports nothing from Django: the offline export verifier uses this module.
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -97,6 +97,21 @@ def event_document(
         "payload": payload,
         "prev_hash": prev_hash,
     }
+
+
+def stored_document(values: Sequence[Any]) -> dict[str, Any]:
+    """A stored event given as text in `STORED_FIELDS` order (a row of the
+    database's COPY, or of a CSV export), as its hashed document plus `hash`.
+
+    The fast path of verification and export: the same dict `event_document`
+    builds, from values that are already canonical text (the sequence an int,
+    the payload JSON text, a missing consent id empty or None).
+    """
+    document = dict(zip(STORED_FIELDS, values, strict=True))
+    document["v"] = FORMAT_VERSION
+    document["payload"] = parse_json(document["payload"])
+    document["consent_id"] = document["consent_id"] or None
+    return document
 
 
 def canonical_bytes(**fields: Any) -> bytes:

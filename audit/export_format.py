@@ -14,7 +14,13 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from audit.chain import STORED_FIELDS, canonical_json, parse_json
+from audit.chain import (
+    FORMAT_VERSION,
+    STORED_FIELDS,
+    canonical_json,
+    parse_json,
+    stored_document,
+)
 
 FORMATS = ("jsonl", "csv")
 CONTENT_TYPES = {"jsonl": "application/jsonl", "csv": "text/csv; charset=utf-8"}
@@ -88,12 +94,9 @@ def read_documents(path: Path, fmt: str) -> Iterator[dict[str, Any]]:
 def _csv_document(row: list[str]) -> dict[str, Any]:
     if len(row) != len(CSV_COLUMNS):
         raise ValueError("wrong number of columns")
-    document: dict[str, Any] = dict(zip(CSV_COLUMNS, row, strict=True))
-    document["v"] = int(document["v"])
-    document["sequence"] = int(document["sequence"])
-    document["consent_id"] = document["consent_id"] or None
-    document["payload"] = parse_json(document["payload"])
-    return document
+    if row[0] != str(FORMAT_VERSION):
+        raise ValueError(f"unknown format version {row[0]!r}")
+    return stored_document([int(row[1]), *row[2:]])
 
 
 def manifest_signing_input(manifest: dict[str, Any]) -> bytes:

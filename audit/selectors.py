@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.models import Max, Min, OuterRef, Subquery
 from psycopg import sql
 
-from audit.chain import STORED_FIELDS, event_document, parse_json
+from audit.chain import STORED_FIELDS, event_document, stored_document
 from audit.models import AuditEvent, Checkpoint, PendingEvent
 
 _FIELDS = ("event_id", "occurred_at", "action", "actor", "recipient", "consent_id")
@@ -123,23 +123,17 @@ _CHECKPOINT_JOIN = "LEFT JOIN audit_checkpoint c ON c.size = e.sequence"
 _DOCUMENTS_TYPES = ["int8", *["text"] * 11]
 
 
-def _document(row: tuple) -> dict[str, Any]:
-    """The hashed document, its stored `hash` and, when the row carries one, the
-    `checkpoint` (id, JWS) signed at its sequence number."""
-    fields = dict(zip(STORED_FIELDS, row, strict=False))
-    stored = fields.pop("hash")
-    if isinstance(fields["payload"], str):
-        fields["payload"] = parse_json(fields["payload"])
-    document = event_document(**fields)
-    document["hash"] = stored
-    if len(row) > 12:
-        document["checkpoint"] = row[12:] if row[12] is not None else None
+def _with_checkpoint(document: dict[str, Any], row: tuple) -> dict[str, Any]:
+    """Attach the (id, JWS) of the checkpoint signed at this event, if any."""
+    if len(row) > len(STORED_FIELDS):
+        signed = row[len(STORED_FIELDS) :]
+        document["checkpoint"] = signed if signed[0] is not None else None
     return document
 
 
-def _copied_rows(
+def _copied_documents(
     after: int, upto: int, fields: dict[str, str], with_checkpoints: bool
-) -> Iterator[tuple]:
+) -> Iterator[dict[str, Any]]:
     filters = sql.SQL("").join(
         sql.SQL(" AND e.{} = {}").format(sql.Identifier(name), sql.Literal(value))
         for name, value in fields.items()
@@ -152,18 +146,20 @@ def _copied_rows(
         checkpoint_join=sql.SQL(_CHECKPOINT_JOIN if with_checkpoints else ""),
     )
     types = _DOCUMENTS_TYPES + (["int8", "text"] if with_checkpoints else [])
+    width = len(STORED_FIELDS)
     with connection.cursor() as cursor, cursor.cursor.copy(query) as copy:
         copy.set_types(types)
-        yield from copy.rows()
+        for row in copy.rows():
+            yield _with_checkpoint(stored_document(row[:width]), row)
 
 
-def _batched_rows(
+def _batched_documents(
     after: int,
     upto: int,
     fields: dict[str, str],
     with_checkpoints: bool,
     batch_size: int,
-) -> Iterator[tuple]:
+) -> Iterator[dict[str, Any]]:
     """Keyset batches through the ORM, for databases without COPY (SQLite)."""
     events = AuditEvent.objects.filter(sequence__lte=upto, **fields).order_by(
         "sequence"
@@ -179,7 +175,11 @@ def _batched_rows(
     while rows := list(
         events.filter(sequence__gt=after).values_list(*columns)[:batch_size]
     ):
-        yield from rows
+        for row in rows:
+            fields = dict(zip(STORED_FIELDS, row, strict=False))
+            stored = fields.pop("hash")
+            document = event_document(**fields) | {"hash": stored}
+            yield _with_checkpoint(document, row)
         after = rows[-1][0]
 
 
@@ -199,11 +199,11 @@ def chain_documents(
     if after >= upto:
         return
     if connection.vendor == "postgresql":
-        rows = _copied_rows(after, upto, fields or {}, with_checkpoints)
+        yield from _copied_documents(after, upto, fields or {}, with_checkpoints)
     else:
-        rows = _batched_rows(after, upto, fields or {}, with_checkpoints, batch_size)
-    for row in rows:
-        yield _document(row)
+        yield from _batched_documents(
+            after, upto, fields or {}, with_checkpoints, batch_size
+        )
 
 
 def latest_verification() -> dict[str, Any] | None:

@@ -2,6 +2,8 @@
 
 import json
 import random
+from datetime import UTC, datetime
+from uuid import uuid4
 
 from audit import chain
 
@@ -44,3 +46,36 @@ def test_integers_orjson_refuses_fall_back_to_the_standard_library():
         chain.canonical_json(document)
         == b'{"m":[-18446744073709551616],"n":1208925819614629174706176}'
     )
+
+
+def test_the_fast_path_builds_the_same_document_from_text():
+    moment = datetime(2026, 11, 22, 5, 39, 0, 120000, tzinfo=UTC)
+    event_id, consent_id = uuid4(), uuid4()
+    fields = {
+        "sequence": 7,
+        "event_id": event_id,
+        "occurred_at": moment,
+        "actor": "organization:moneylog",
+        "action": "consent.checked",
+        "subject": "sub_1",
+        "recipient": "moneylog",
+        "purpose": "spending-analysis",
+        "consent_id": consent_id,
+        "payload": {"b": [1, None], "a": "한"},
+        "prev_hash": "0" * 64,
+    }
+    as_text = [
+        7,
+        str(event_id),
+        "2026-11-22T05:39:00.120000+00:00",
+        *("organization:moneylog", "consent.checked", "sub_1", "moneylog"),
+        "spending-analysis",
+        str(consent_id),
+        '{"a": "한", "b": [1, null]}',
+        "0" * 64,
+        "f" * 64,
+    ]
+    expected = chain.event_document(**fields) | {"hash": "f" * 64}
+    assert chain.stored_document(as_text) == expected
+    as_text[8] = None
+    assert chain.stored_document(as_text)["consent_id"] is None
