@@ -28,6 +28,11 @@ def _nice_max(value: int) -> int:
     return ((value + step - 1) // step) * step
 
 
+def _text_width(text: str) -> int:
+    """Rough width in pixels at 11px: Hangul and other wide glyphs count double."""
+    return sum(12 if ord(char) >= 0x1100 else 7 for char in text)
+
+
 def _legend(names: dict[str, str], y: int) -> str:
     items, x = [], 0
     for name, label in names.items():
@@ -36,7 +41,7 @@ def _legend(names: dict[str, str], y: int) -> str:
             f'fill="{COLOURS[name]}"/><text x="{x + 14}" y="{y}" {_FONT}>'
             f"{escape(label)}</text>"
         )
-        x += 24 + 7 * len(label)
+        x += 24 + _text_width(label)
     return "".join(items)
 
 
@@ -56,8 +61,8 @@ def line_chart(
     names: dict[str, str],
 ) -> SafeString:
     """One line per series over the labels (days), with a y axis and a legend."""
-    width, height, left, top, bottom = 720, 260, 44, 24, 40
-    plot_w, plot_h = width - left - 10, height - top - bottom
+    width, height, left, top, bottom, right = 720, 260, 44, 24, 40, 24
+    plot_w, plot_h = width - left - right, height - top - bottom
     top_value = _nice_max(max((max(v, default=0) for v in series.values()), default=0))
     step = plot_w / max(len(labels) - 1, 1)
     parts = []
@@ -65,7 +70,7 @@ def line_chart(
         value = top_value * tick // 4
         y = top + plot_h - plot_h * tick / 4
         parts.append(
-            f'<line x1="{left}" x2="{width - 10}" y1="{y:.1f}" y2="{y:.1f}" '
+            f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" '
             f'stroke="#ddd"/><text x="{left - 4}" y="{y + 4:.1f}" '
             f'text-anchor="end" {_FONT}>{value}</text>'
         )

@@ -2,6 +2,7 @@
 figures. Staff only; every search and every export is itself an audit event."""
 
 import json
+from datetime import timedelta
 from uuid import UUID
 
 from django.contrib import messages
@@ -219,7 +220,7 @@ def figures_page(request: HttpRequest) -> HttpResponse:
         "days": days,
         "periods": _PERIODS,
         "start": start,
-        "end": end,
+        "last_day": end - timedelta(days=1),
         "daily_consents": line(_("Consents per day"), consent_names),
         "daily_checks": line(_("Checks per day"), check_names),
         "by_purpose": bars(_("Per purpose"), figures.per_purpose(start, end)),
