@@ -3,6 +3,7 @@
 import base64
 
 import pytest
+from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
 
@@ -164,3 +165,14 @@ def test_checkpoints_are_append_only(checkpoint):
         Checkpoint.objects.filter(pk=checkpoint.pk).update(size=99)
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         Checkpoint.objects.filter(pk=checkpoint.pk).delete()
+
+
+def test_the_commands_sign_on_demand_and_report_checkpoints(db, capsys):
+    _append(4)
+    call_command("checkpoint_audit")
+    call_command("checkpoint_audit")
+    call_command("verify_audit")
+    out = capsys.readouterr().out
+    assert "checkpoint signed: size 4" in out
+    assert "no new events since the last checkpoint" in out
+    assert "1 checkpoints verified, covering events up to 4" in out

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -190,3 +191,9 @@ def test_an_empty_window_exports_nothing_and_verifies(db, tmp_path):
     file, manifest, keyset = export_to(tmp_path, "e.jsonl", until="2001-01-01")
     assert file.read_bytes() == b""
     assert verify_offline(file, manifest, keyset)[0] == 0
+
+
+def test_the_command_refuses_bad_filters(db, tmp_path):
+    with pytest.raises(CommandError, match="since"):
+        call_command("export_audit", output=tmp_path / "x.jsonl", since="soon")
+    assert not (tmp_path / "x.jsonl").exists()
