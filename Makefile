@@ -4,8 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-# Compiled message catalogs are built here, not committed (see `messages`).
-CATALOGS := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
+# Compiled message catalogs are built here, not committed (see `messages`): the
+# project's, and the officer pages' own in audit/locale.
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po \
+                                            audit/locale/*/LC_MESSAGES/django.po))
 
 .PHONY: run test setup lint format bench clean messages browser screenshots
 
@@ -16,15 +18,18 @@ $(BIN)/.installed: requirements.txt
 	touch $@
 
 # Babel compiles in pure Python: no GNU gettext needed to run or test.
-locale/%/LC_MESSAGES/django.mo: locale/%/LC_MESSAGES/django.po $(BIN)/.installed
-	$(BIN)/pybabel -q compile --domain django --locale $* --input-file $< --output-file $@
+%/LC_MESSAGES/django.mo: %/LC_MESSAGES/django.po $(BIN)/.installed
+	$(BIN)/pybabel -q compile --domain django --input-file $< --output-file $@
 
 setup: $(BIN)/.installed $(CATALOGS)
 
 ## Re-extract translatable text into locale/*/django.po (needs GNU gettext).
 messages: setup
 	$(BIN)/python manage.py makemessages --locale ko --no-location \
-	    --ignore '.venv/*' --ignore 'var/*' --ignore 'tests/*' --ignore 'bench/*'
+	    --ignore '.venv/*' --ignore 'var/*' --ignore 'tests/*' --ignore 'bench/*' \
+	    --ignore 'audit/*'
+	cd audit && DJANGO_SETTINGS_MODULE=settings.dev PYTHONPATH=.. \
+	    ../$(BIN)/python ../manage.py makemessages -l ko --no-location
 
 ## Start web, Celery worker and beat on the embedded default (or DATABASE_URL/REDIS_URL).
 run: setup
@@ -62,4 +67,4 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache test-artifacts
-	rm -f locale/*/LC_MESSAGES/*.mo
+	rm -f locale/*/LC_MESSAGES/*.mo audit/locale/*/LC_MESSAGES/*.mo

@@ -49,17 +49,24 @@ WHERE t.token_checksum = %s
 """
 
 
+def bearer_checksum(request) -> str | None:
+    """The stored checksum of the request's bearer token, if it has one."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return hashlib.sha256(token.strip().encode("utf-8")).hexdigest()
+
+
 class OrganizationAuthentication(BaseAuthentication):
     """A valid, unexpired, unrevoked token of an active organization."""
 
     keyword = "Bearer"
 
     def authenticate(self, request):
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != self.keyword.lower() or not token.strip():
+        checksum = bearer_checksum(request)
+        if checksum is None:
             return None
-        checksum = hashlib.sha256(token.strip().encode("utf-8")).hexdigest()
         with connection.cursor() as cursor:
             cursor.execute(_TOKEN_SQL, [checksum])
             row = cursor.fetchone()
@@ -122,3 +129,39 @@ class PersonAuthentication(OAuth2Authentication):
         if subject is None:
             raise exceptions.AuthenticationFailed("the token does not act for a person")
         return PersonPrincipal(user, subject), token
+
+
+class OfficerTokenAuthentication(BaseAuthentication):
+    """A valid token acting for a staff member: issued to them, or to an OAuth
+    application they own (client credentials). Organizations' clients never
+    qualify, whatever scopes they asked for: the trail names every organization.
+    """
+
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        checksum = bearer_checksum(request)
+        if checksum is None:
+            return None
+        access_token = (
+            get_access_token_model()
+            .objects.select_related("user", "application__user")
+            .filter(token_checksum=checksum)
+            .first()
+        )
+        if access_token is None or access_token.is_expired():
+            raise exceptions.AuthenticationFailed("the access token is not valid")
+        application = access_token.application
+        if application is not None and hasattr(application, "organization_client"):
+            raise exceptions.PermissionDenied(
+                "organizations cannot read the audit trail"
+            )
+        user = access_token.user or (application.user if application else None)
+        if user is None or not (user.is_active and user.is_staff):
+            raise exceptions.PermissionDenied(
+                "the token does not act for a staff member"
+            )
+        return user, access_token
+
+    def authenticate_header(self, request) -> str:
+        return f'{self.keyword} realm="audit"'

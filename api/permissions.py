@@ -20,3 +20,14 @@ class IsPerson(BasePermission):
 
 ORGANIZATION_SCOPED = [IsOrganization, TokenHasScope]
 PERSON_SCOPED = [IsPerson, TokenHasScope]
+
+
+class IsAuditOfficer(BasePermission):
+    """A staff member, signed in to the site or by a token with `audit:read`."""
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if not (getattr(user, "is_staff", False) and user.is_active):
+            return False
+        token = request.auth
+        return token is None or token.allow_scopes(["audit:read"])

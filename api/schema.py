@@ -102,3 +102,16 @@ def add_error_responses(result, generator, request, public):
         if name.endswith("Request") and schema.get("type") == "object":
             schema["additionalProperties"] = False
     return result
+
+
+class OfficerAuthenticationScheme(OrganizationAuthenticationScheme):
+    """Staff members' tokens: a client they own, with `audit:read`."""
+
+    target_class = "api.authentication.OfficerTokenAuthentication"
+    name = "officerOAuth2"
+
+    def get_security_definition(self, auto_schema):
+        definition = super().get_security_definition(auto_schema)
+        flow = definition["flows"]["clientCredentials"]
+        flow["scopes"] = {"audit:read": flow["scopes"]["audit:read"]}
+        return definition

@@ -3,6 +3,8 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from audit.export_format import FORMATS
+from audit.forms import ExportForm
 from consents.models import (
     Acknowledgement,
     Consent,
@@ -124,6 +126,25 @@ class ConsentListQuerySerializer(StrictInputSerializer):
     purpose = serializers.CharField(max_length=100, required=False)
     cursor = serializers.CharField(required=False)
     page_size = serializers.IntegerField(min_value=1, max_value=200, required=False)
+
+
+class AuditExportQuerySerializer(StrictInputSerializer):
+    format = serializers.ChoiceField(choices=FORMATS, default="jsonl")
+    since = serializers.CharField(max_length=40, required=False)
+    until = serializers.CharField(max_length=40, required=False)
+    subject = serializers.CharField(max_length=64, required=False)
+    recipient = serializers.CharField(max_length=32, required=False)
+    purpose = serializers.CharField(max_length=100, required=False)
+    action = serializers.CharField(max_length=64, required=False)
+
+    def validate(self, attrs):
+        """Dates and filters are read as the officers' pages read them."""
+        form = ExportForm(attrs)
+        if not form.is_valid():
+            raise serializers.ValidationError(
+                {name: [str(e) for e in errors] for name, errors in form.errors.items()}
+            )
+        return {"format": form.cleaned_data["format"], "filters": form.filters()}
 
 
 # --- Output ----------------------------------------------------------------------
@@ -408,3 +429,32 @@ class PersonActivityOutputSerializer(serializers.Serializer):
 class PersonActivityPageOutputSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
     results = PersonActivityOutputSerializer(many=True)
+
+
+class AuditVerificationOutputSerializer(serializers.Serializer):
+    ok = serializers.BooleanField(help_text="the chain and every checkpoint hold")
+    checked = serializers.IntegerField(help_text="events verified")
+    head_sequence = serializers.IntegerField(help_text="the last good event")
+    head_hash = serializers.CharField()
+    first_bad_sequence = serializers.IntegerField(
+        allow_null=True, help_text="where the chain breaks; null if intact"
+    )
+    problem = serializers.CharField(
+        allow_blank=True, help_text="what is wrong there, in words"
+    )
+    checkpoints_checked = serializers.IntegerField()
+    covered_sequence = serializers.IntegerField(
+        help_text="events up to here are bound by a signed checkpoint"
+    )
+    verified_at = serializers.DateTimeField(
+        required=False, help_text="when the recorded verification ran"
+    )
+
+
+class AuditCheckpointOutputSerializer(serializers.Serializer):
+    origin = serializers.CharField()
+    size = serializers.IntegerField()
+    head_hash = serializers.CharField()
+    signed_at = serializers.DateTimeField()
+    key_id = serializers.CharField()
+    jws = serializers.CharField(help_text="compact JWS; verify with the JWKS")

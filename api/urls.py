@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
-from api import views, webhook_views
+from api import audit_views, views, webhook_views
 
 app_name = "api"
 
@@ -81,6 +81,27 @@ urlpatterns = [
         name="me-consent-revoke",
     ),
     path("me/activity/", views.PersonActivityView.as_view(), name="me-activity"),
+    path("audit/export/", audit_views.AuditExportView.as_view(), name="audit-export"),
+    path(
+        "audit/exports/<uuid:export_id>/manifest/",
+        audit_views.AuditManifestView.as_view(),
+        name="audit-manifest",
+    ),
+    path(
+        "audit/verifications/",
+        audit_views.AuditVerificationView.as_view(),
+        name="audit-verifications",
+    ),
+    path(
+        "audit/verifications/latest/",
+        audit_views.AuditLatestVerificationView.as_view(),
+        name="audit-verification-latest",
+    ),
+    path(
+        "audit/checkpoints/latest/",
+        audit_views.AuditLatestCheckpointView.as_view(),
+        name="audit-checkpoint-latest",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularRedocView.as_view(url_name="api:schema"), name="docs"),
 ]

@@ -16,3 +16,8 @@ class Actor:
 
 
 SYSTEM = Actor("system", "cmp")
+
+
+def staff_actor(user) -> Actor:
+    """A signed-in staff member, named by their username."""
+    return Actor("staff", user.get_username())

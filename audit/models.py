@@ -66,3 +66,30 @@ class PendingEvent(EventContent):
 
     def __str__(self) -> str:
         return f"pending {self.action} {self.event_id}"
+
+
+class Checkpoint(models.Model):
+    """A signed statement of the chain's head: origin, size and head hash.
+
+    `jws` is what a verifier trusts; the other columns repeat its claims for
+    queries. Sizes only grow, and the table is append-only like the events.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    origin = models.CharField(max_length=200)
+    size = models.PositiveBigIntegerField(unique=True)
+    head_hash = models.CharField(max_length=64)
+    signed_at = models.DateTimeField()
+    key_id = models.CharField(max_length=100)
+    jws = models.TextField()
+
+    class Meta:
+        ordering = ["size"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(size__gte=1), name="audit_checkpoint_size_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.size} {self.head_hash[:12]}"

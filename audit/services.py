@@ -10,9 +10,21 @@ from uuid import UUID
 from django.db import connection, transaction
 from django.utils import timezone
 
-from audit.actors import Actor
+from audit.actors import SYSTEM, Actor
 from audit.chain import CONTENT_FIELDS, GENESIS_HASH, check_payload, event_hash
+from audit.integrity import ChainVerification
 from audit.models import AuditEvent, PendingEvent
+from audit.selectors import EventFilters
+from audit.verification import verify_chain
+
+__all__ = [
+    "SYSTEM",
+    "record_event",
+    "record_search",
+    "seal_pending_events",
+    "stage_event",
+    "verify_audit_log",
+]
 
 # Arbitrary constant naming the one advisory lock that serialises appends.
 _APPEND_LOCK_KEY = 0x434D50_41554454
@@ -169,3 +181,23 @@ def seal_pending_events(*, batch_size: int = 2000, max_batches: int = 100) -> in
             PendingEvent.objects.filter(pk__in=[row["id"] for row in batch]).delete()
         sealed += len(batch)
     return sealed
+
+
+def verify_audit_log(*, actor: Actor) -> ChainVerification:
+    """Verify the whole log and its checkpoints; the outcome is itself an event."""
+    result = verify_chain()
+    with transaction.atomic():
+        record_event(action="audit.verified", actor=actor, payload=result.as_dict())
+    return result
+
+
+def record_search(
+    *, actor: Actor, filters: EventFilters, page: Mapping[str, Any]
+) -> AuditEvent:
+    """An officer looked at the trail: who, with which filters, which page."""
+    with transaction.atomic():
+        return record_event(
+            action="audit.searched",
+            actor=actor,
+            payload={"filters": filters.as_dict(), "page": dict(page)},
+        )

@@ -19,12 +19,19 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from audit.chain import canonical_json
-from cmp.client.errors import TokenVerificationError
-from cmp.client.tokens import verify_compact_jws
+from audit.jws import SignatureError, b64url, b64url_decode, verify_compact
 
-
-class SignatureError(Exception):
-    """A JWS that is malformed, signed by an unknown key, or whose signature fails."""
+__all__ = [
+    "SignatureError",
+    "SigningKey",
+    "b64url",
+    "b64url_decode",
+    "jwks",
+    "public_jwk",
+    "sign_jws",
+    "signing_keys",
+    "verify_jws",
+]
 
 
 @dataclass(frozen=True)
@@ -35,10 +42,6 @@ class SigningKey:
     @property
     def public(self) -> Ed25519PublicKey:
         return self.private.public_key()
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 @cache
@@ -78,21 +81,21 @@ def jwks() -> dict[str, list[dict[str, str]]]:
     return {"keys": [public_jwk(key.public, key.kid) for key in signing_keys()]}
 
 
-def sign_jws(claims: Mapping[str, Any], *, typ: str = "JWT") -> str:
-    """Compact JWS over the canonical JSON of `claims`, signed by the active key."""
+def sign_jws(
+    claims: Mapping[str, Any], *, typ: str = "JWT", detached: bool = False
+) -> str:
+    """Compact JWS over the canonical JSON of `claims`, signed by the active key.
+
+    `detached` leaves the payload part empty: the signed document travels beside
+    the signature (RFC 7515, appendix F).
+    """
     key = signing_keys()[0]
     header = b64url(canonical_json({"alg": "EdDSA", "kid": key.kid, "typ": typ}))
     payload = b64url(canonical_json(claims))
     signature = key.private.sign(f"{header}.{payload}".encode("ascii"))
-    return f"{header}.{payload}.{b64url(signature)}"
+    return f"{header}.{'' if detached else payload}.{b64url(signature)}"
 
 
 def verify_jws(token: str, keyset: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Check a compact JWS against a JWKS (default: our own); return its claims.
-
-    The same verification that organizations run with the SDK.
-    """
-    try:
-        return verify_compact_jws(token, keyset or jwks())
-    except TokenVerificationError as exc:
-        raise SignatureError(exc.message) from exc
+    """Check a compact JWS against a JWKS (default: our own); return its claims."""
+    return verify_compact(token, keyset or jwks())[1]

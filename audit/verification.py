@@ -1,67 +1,73 @@
-"""Recomputing the hash chain to prove the audit trail was not altered."""
+"""Recomputing the hash chain and its signed checkpoints from the database."""
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from audit.chain import CONTENT_FIELDS, GENESIS_HASH, event_hash
-from audit.models import AuditEvent
+from django.conf import settings
+from django.db.models import Max
 
-_FIELDS = ("sequence", *CONTENT_FIELDS, "prev_hash", "hash")
+from audit.integrity import (
+    ChainVerification,
+    CheckpointError,
+    CheckpointStatement,
+    read_checkpoint,
+    walk_chain,
+)
+from audit.models import Checkpoint
+from audit.selectors import chain_documents, chain_head
+from audit.signing import jwks
 
-
-@dataclass(frozen=True)
-class ChainVerification:
-    ok: bool
-    checked: int
-    head_sequence: int
-    head_hash: str
-    first_bad_sequence: int | None = None
-    problem: str = ""
-
-
-def _events(batch_size: int) -> Iterator[dict[str, Any]]:
-    """All events in sequence order, a batch at a time (keyset, constant memory)."""
-    after = 0
-    while True:
-        rows = list(
-            AuditEvent.objects.filter(sequence__gt=after)
-            .order_by("sequence")
-            .values_list(*_FIELDS)[:batch_size]
-        )
-        if not rows:
-            return
-        for row in rows:
-            yield dict(zip(_FIELDS, row, strict=True))
-        after = rows[-1][0]
+__all__ = ["ChainVerification", "verify_chain"]
 
 
-def _problem(fields: dict[str, Any], expected: int, prev_hash: str) -> str:
-    if fields["sequence"] != expected:
-        return f"event {expected} is missing (next is {fields['sequence']})"
-    if fields["prev_hash"] != prev_hash:
-        return "prev_hash does not match the previous event's hash"
-    stored = fields.pop("hash")
-    if event_hash(**fields) != stored:
-        return "content does not match its hash"
-    return ""
+def _signed(
+    documents: Iterable[dict[str, Any]], upto_id: int
+) -> Iterator[dict[str, Any]]:
+    """Documents with the checkpoint stored at their sequence number read as a
+    statement: signed by a published key, of this log, and signed after every
+    checkpoint of a smaller size (ids grow with signing)."""
+    keyset, origin = jwks(), settings.CMP_AUDIT_ORIGIN
+    previous: CheckpointStatement | None = None
+    previous_id = 0
+    for document in documents:
+        stored = document.pop("checkpoint", None)
+        if stored is not None and stored[0] <= upto_id:
+            checkpoint_id, token = stored
+            statement = read_checkpoint(token, keyset, origin=origin)
+            if checkpoint_id < previous_id:
+                raise CheckpointError(
+                    f"size {statement.size} goes backwards (signed after a "
+                    f"checkpoint of size {previous.size})"
+                )
+            previous, previous_id = statement, checkpoint_id
+            document["checkpoint"] = statement
+        yield document
+
+
+def _beyond(head: int, upto_id: int) -> list[CheckpointStatement]:
+    """Checkpoints larger than the chain: each one shows a cut tail."""
+    keyset, origin = jwks(), settings.CMP_AUDIT_ORIGIN
+    tokens = (
+        Checkpoint.objects.filter(size__gt=head, id__lte=upto_id)
+        .order_by("id")
+        .values_list("jws", flat=True)
+    )
+    return [read_checkpoint(token, keyset, origin=origin) for token in tokens]
 
 
 def verify_chain(*, batch_size: int = 5000) -> ChainVerification:
-    """Walk the log in order; name the first event that breaks the chain.
+    """Walk the whole log in order against every checkpoint; name the first bad
+    sequence number (see `audit.integrity.walk_chain` for what is detected).
 
-    A deleted event shows as a gap, an inserted or reordered one as a wrong
-    sequence or a `prev_hash` that does not match, a modified one as a hash that
-    does not match its content.
+    The checkpoints are fixed before the head: every one of them was signed over
+    events already committed, so one beyond the head is a cut tail, never a race.
+    One pass: each checkpoint arrives with the event it signed.
     """
-    expected, prev_hash = 1, GENESIS_HASH
-    for fields in _events(batch_size):
-        stored_hash = fields["hash"]
-        problem = _problem(fields, expected, prev_hash)
-        if problem:
-            bad = min(expected, fields["sequence"])
-            return ChainVerification(
-                False, expected - 1, expected - 1, prev_hash, bad, problem
-            )
-        expected, prev_hash = expected + 1, stored_hash
-    return ChainVerification(True, expected - 1, expected - 1, prev_hash)
+    last_checkpoint = Checkpoint.objects.aggregate(n=Max("id"))["n"] or 0
+    head = chain_head()[0]
+    try:
+        beyond = _beyond(head, last_checkpoint)
+    except CheckpointError as exc:
+        return ChainVerification(False, 0, 0, "", None, f"checkpoint: {exc}")
+    documents = chain_documents(upto=head, with_checkpoints=True, batch_size=batch_size)
+    return walk_chain(_signed(documents, last_checkpoint), checkpoints=beyond)

@@ -351,18 +351,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def run_benchmark(seconds: float, max_events: int) -> bool:
-    """Run all phases and checks, print the report; True when the chain verifies."""
+def measure_appends(
+    connection_counts: tuple[int, ...], seconds: float, max_events: int
+) -> list[Result]:
+    """Plain inserts and chained appends with each number of connections, after a
+    warm-up (the plain table is made here)."""
     create_plain_table()
     print_machine()
     warm_up()
     results: list[Result] = []
-    for connections in CONNECTION_COUNTS:
+    for connections in connection_counts:
         for phase, operation in (
             ("plain insert", insert_plain),
             ("audit append", append_event),
         ):
             results.append(measure(phase, operation, connections, seconds, max_events))
+    return results
+
+
+def run_benchmark(seconds: float, max_events: int) -> bool:
+    """Run all phases and checks, print the report; True when the chain verifies."""
+    results = measure_appends(CONNECTION_COUNTS, seconds, max_events)
     print(
         f"Phases: at most {seconds:g} s or {max_events} events each, "
         f"after {WARMUP_EVENTS} warm-up events of each kind"

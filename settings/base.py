@@ -140,6 +140,15 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("CMP_SEAL_INTERVAL_SECONDS", default=1.0),
         "options": {"expires": 10},
     },
+    "checkpoint-audit-log": {
+        "task": "audit.tasks.create_checkpoint_task",
+        "schedule": env.float("CMP_CHECKPOINT_INTERVAL_SECONDS", default=60.0),
+        "options": {"expires": 50},
+    },
+    "verify-audit-log": {
+        "task": "audit.tasks.verify_audit_log_task",
+        "schedule": env.float("CMP_VERIFY_INTERVAL_SECONDS", default=3600.0),
+    },
     "expire-due-consents": {
         "task": "consents.tasks.expire_due_consents_task",
         "schedule": env.float("CMP_EXPIRY_INTERVAL_SECONDS", default=60.0),
@@ -341,3 +350,8 @@ LOGGING = {
 
 # How long an allowed check stays good for recording the transfer it allowed.
 CMP_DECISION_TTL_SECONDS = env.int("CMP_DECISION_TTL_SECONDS", default=300)
+
+# --- Audit trail ------------------------------------------------------------------
+# Names this log in its signed checkpoints and export manifests; set it once, to
+# the service's host and path (e.g. "cmp.example.com/audit"), and keep it.
+CMP_AUDIT_ORIGIN = env.str("CMP_AUDIT_ORIGIN", default="cmp/audit")

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db import connections
 from django.db.models.signals import post_migrate
 
-from audit.db_guard import install_guards, suspend_guards
+from audit.db_guard import GUARDED_TABLES, install_guards, suspend_guards
 from consents.catalog_cache import clear_catalog_cache
 from consents.management.commands.load_catalog import DEMO_CATALOG
 from consents.services import load_catalog
@@ -20,7 +20,7 @@ def _reinstall_guards(sender, using="default", **kwargs) -> None:
     # A transactional test's flush runs with the guards suspended (see
     # `committed_db`); the flush's post_migrate puts them back.
     if sender.label == "audit":
-        install_guards(connections[using])
+        install_guards(connections[using], GUARDED_TABLES)
 
 
 post_migrate.connect(_reinstall_guards, dispatch_uid="tests-reinstall-audit-guards")

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 from itertools import count
+from uuid import uuid4
 
 import factory
 from django.contrib.auth import get_user_model
@@ -79,6 +80,15 @@ def make_consent(
     )
 
 
+def make_check(caller: Organization, subject: DataSubject, **terms):
+    """A check by `caller` for its default purpose and scope, through the service."""
+    terms.setdefault("purpose_code", "spending-analysis")
+    terms.setdefault("scope_codes", ["bank.deposit"])
+    return services.check_consent(
+        caller=caller, subject_ref=ref(caller, subject), **terms
+    )
+
+
 def ref(org: Organization, subject: DataSubject) -> str:
     return org.subject_references.get(subject=subject).reference
 
@@ -100,3 +110,43 @@ def send_data(holder: Organization, recipient: Organization, subject: DataSubjec
         record_count=1,
         direction="sent",
     )
+
+
+ACTIONS = ("consent.granted", "consent.checked", "consent.revoked", "transfer.recorded")
+
+
+def bulk_chain(count: int, *, batch_size: int = 2500) -> int:
+    """Append `count` chained events straight to the table, fast (big test logs).
+
+    They vary in action, subject, recipient and purpose; returns the new head.
+    """
+    from audit.chain import event_hash
+    from audit.models import AuditEvent
+    from audit.selectors import chain_head
+
+    sequence, prev_hash = chain_head()
+    prev_hash = prev_hash or "0" * 64
+    start = timezone.now() - timedelta(seconds=count)
+    batch = []
+    for n in range(count):
+        sequence += 1
+        fields = {
+            "sequence": sequence,
+            "event_id": uuid4(),
+            "occurred_at": start + timedelta(seconds=n),
+            "actor": f"organization:org-{n % 7}",
+            "action": ACTIONS[n % len(ACTIONS)],
+            "subject": f"sub_{n % 101:04d}",
+            "recipient": f"org-{n % 7}",
+            "purpose": ("spending-analysis", "credit-scoring")[n % 2],
+            "consent_id": None,
+            "payload": {"n": n, "allowed": n % 3 != 0, "note": "한국어 ✓"},
+            "prev_hash": prev_hash,
+        }
+        prev_hash = event_hash(**fields)
+        batch.append(AuditEvent(**fields, hash=prev_hash))
+        if len(batch) == batch_size:
+            AuditEvent.objects.bulk_create(batch)
+            batch = []
+    AuditEvent.objects.bulk_create(batch)
+    return sequence

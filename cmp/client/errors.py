@@ -22,9 +22,8 @@ class CMPError(Exception):
         self.status = status
         self.fields = fields or {}
 
-    def __str__(self) -> str:
-        where = f" [{self.status}]" if self.status else ""
-        return f"{self.code}{where}: {self.message}"
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, code={self.code!r})"
 
 
 class ConnectionFailed(CMPError):

@@ -7,7 +7,6 @@ for the consent, purpose and scopes asked about. Only `cryptography` is needed.
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 import time
@@ -16,40 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from cmp.client.errors import TokenVerificationError
+from cmp.client.jws import b64url_decode, verify_compact
 
 ISSUER = "cmp"
 
 
-def b64url_decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def verify_compact_jws(token: str, jwks: Mapping[str, Any]) -> dict[str, Any]:
     """The claims of an EdDSA compact JWS signed by a key in `jwks`."""
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-    try:
-        header_part, payload_part, signature_part = token.split(".")
-        header = json.loads(b64url_decode(header_part))
-        claims = json.loads(b64url_decode(payload_part))
-        signature = b64url_decode(signature_part)
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise TokenVerificationError("malformed token", code="malformed") from exc
-    if not isinstance(header, dict) or header.get("alg") != "EdDSA":
-        raise TokenVerificationError("unsupported algorithm", code="bad_algorithm")
-    keys = {jwk.get("kid"): jwk for jwk in jwks.get("keys", [])}
-    jwk = keys.get(header.get("kid"))
-    if jwk is None or jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
-        raise TokenVerificationError("unknown signing key", code="unknown_key")
-    public = Ed25519PublicKey.from_public_bytes(b64url_decode(jwk["x"]))
-    try:
-        public.verify(signature, f"{header_part}.{payload_part}".encode("ascii"))
-    except InvalidSignature as exc:
-        raise TokenVerificationError("bad signature", code="bad_signature") from exc
-    if not isinstance(claims, dict):
-        raise TokenVerificationError("claims are not an object", code="malformed")
-    return claims
+    return verify_compact(token, jwks)[1]
 
 
 @dataclass(frozen=True)

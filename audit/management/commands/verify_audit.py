@@ -7,7 +7,10 @@ from audit.verification import verify_chain
 
 
 class Command(BaseCommand):
-    help = "Recompute the audit hash chain; exit non-zero at the first break."
+    help = (
+        "Recompute the audit hash chain and check every signed checkpoint; exit "
+        "non-zero at the first break."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="print JSON")
@@ -15,11 +18,16 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         result = verify_chain()
         if options["json"]:
-            self.stdout.write(json.dumps(result.__dict__))
+            self.stdout.write(json.dumps(result.as_dict()))
         if not result.ok:
+            where = (
+                f"at sequence {result.first_bad_sequence}"
+                if result.first_bad_sequence
+                else "in its checkpoints"
+            )
             raise CommandError(
-                f"audit chain broken at sequence {result.first_bad_sequence}: "
-                f"{result.problem} ({result.checked} events verified before it)"
+                f"audit chain broken {where}: {result.problem} "
+                f"({result.checked} events verified before it)"
             )
         if not options["json"]:
             staged = PendingEvent.objects.count()
@@ -27,6 +35,8 @@ class Command(BaseCommand):
                 self.style.SUCCESS(
                     f"audit chain intact: {result.checked} events, "
                     f"head {result.head_sequence} {result.head_hash}; "
+                    f"{result.checkpoints_checked} checkpoints verified, covering "
+                    f"events up to {result.covered_sequence}; "
                     f"{staged} staged check events awaiting sealing"
                 )
             )
