@@ -69,13 +69,25 @@ def worker_env(broker_url: str, **extra: str) -> dict[str, str]:
 def celery_worker(
     env: dict[str, str], *, beat: bool = True
 ) -> Iterator[subprocess.Popen]:
-    """One worker process (solo pool; with beat inside it unless `beat=False`)."""
+    """One worker process (solo pool; with beat inside it unless `beat=False`).
+
+    Its log goes to a file (a test that stops Redis makes it complain loudly) and
+    is printed only when the test fails.
+    """
     with tempfile.TemporaryDirectory() as folder:
         command = celery_worker_command(
             beat_schedule=f"{folder}/beat-schedule" if beat else None
         )
-        process = subprocess.Popen(command, cwd=ROOT, env=env)
-        try:
-            yield process
-        finally:
-            stop_process(process)
+        log_path = Path(folder) / "worker.log"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+            try:
+                yield process
+            except BaseException:
+                stop_process(process)
+                print(log_path.read_text(errors="replace")[-5000:])
+                raise
+            finally:
+                stop_process(process)
