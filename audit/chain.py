@@ -105,13 +105,56 @@ def stored_document(values: Sequence[Any]) -> dict[str, Any]:
 
     The fast path of verification and export: the same dict `event_document`
     builds, from values that are already canonical text (the sequence an int,
-    the payload JSON text, a missing consent id empty or None).
+    the payload JSON text, a missing consent id empty or None). Unpacked by
+    position, as a literal: twice as fast as zipping names, per event.
     """
-    document = dict(zip(STORED_FIELDS, values, strict=True))
-    document["v"] = FORMAT_VERSION
-    document["payload"] = parse_json(document["payload"])
-    document["consent_id"] = document["consent_id"] or None
-    return document
+    (
+        sequence,
+        event_id,
+        occurred_at,
+        actor,
+        action,
+        subject,
+        recipient,
+        purpose,
+        consent_id,
+        payload,
+        prev_hash,
+        stored_hash,
+    ) = values
+    return {
+        "sequence": sequence,
+        "event_id": event_id,
+        "occurred_at": occurred_at,
+        "actor": actor,
+        "action": action,
+        "subject": subject,
+        "recipient": recipient,
+        "purpose": purpose,
+        "consent_id": consent_id or None,
+        "payload": parse_json(payload),
+        "prev_hash": prev_hash,
+        "hash": stored_hash,
+        "v": FORMAT_VERSION,
+    }
+
+
+# The unpacking above follows this order; a change to one must change the other.
+if STORED_FIELDS != (
+    "sequence",
+    "event_id",
+    "occurred_at",
+    "actor",
+    "action",
+    "subject",
+    "recipient",
+    "purpose",
+    "consent_id",
+    "payload",
+    "prev_hash",
+    "hash",
+):
+    raise ImportError("stored_document no longer matches STORED_FIELDS")
 
 
 def canonical_bytes(**fields: Any) -> bytes:
