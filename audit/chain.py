@@ -139,24 +139,6 @@ def stored_document(values: Sequence[Any]) -> dict[str, Any]:
     }
 
 
-# The unpacking above follows this order; a change to one must change the other.
-if STORED_FIELDS != (
-    "sequence",
-    "event_id",
-    "occurred_at",
-    "actor",
-    "action",
-    "subject",
-    "recipient",
-    "purpose",
-    "consent_id",
-    "payload",
-    "prev_hash",
-    "hash",
-):
-    raise ImportError("stored_document no longer matches STORED_FIELDS")
-
-
 def canonical_bytes(**fields: Any) -> bytes:
     """The same event always gives the same bytes."""
     return canonical_json(event_document(**fields))

@@ -79,3 +79,15 @@ def test_the_fast_path_builds_the_same_document_from_text():
     assert chain.stored_document(as_text) == expected
     as_text[8] = None
     assert chain.stored_document(as_text)["consent_id"] is None
+
+
+def test_stored_document_reads_every_stored_field_by_its_position():
+    values = {name: f"value-of-{name}" for name in chain.STORED_FIELDS}
+    values["payload"] = '{"of": "payload"}'
+
+    document = chain.stored_document([values[name] for name in chain.STORED_FIELDS])
+
+    for name in chain.STORED_FIELDS:
+        expected = {"of": "payload"} if name == "payload" else values[name]
+        assert document[name] == expected, name
+    assert set(document) == {*chain.STORED_FIELDS, "v"}
