@@ -24,7 +24,7 @@ class WebhookEndpointCollectionView(OrganizationView):
     )
     def get(self, request: Request) -> Response:
         """The caller's endpoints, active and disabled (never their secrets)."""
-        rows = WebhookEndpoint.objects.filter(organization=self.organization)
+        rows = endpoints.endpoints_of(self.organization)
         return Response(s.WebhookEndpointOutputSerializer(rows, many=True).data)
 
     @extend_schema(
@@ -52,9 +52,9 @@ class WebhookEndpointDetailView(OrganizationView):
     throttle_scope = "write"
 
     def _own(self, endpoint_id: UUID) -> WebhookEndpoint:
-        endpoint = WebhookEndpoint.objects.filter(
-            pk=endpoint_id, organization=self.organization
-        ).first()
+        endpoint = (
+            endpoints.endpoints_of(self.organization).filter(pk=endpoint_id).first()
+        )
         if endpoint is None:
             raise Http404
         return endpoint

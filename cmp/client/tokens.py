@@ -20,11 +20,6 @@ from cmp.client.jws import b64url_decode, verify_compact
 ISSUER = "cmp"
 
 
-def verify_compact_jws(token: str, jwks: Mapping[str, Any]) -> dict[str, Any]:
-    """The claims of an EdDSA compact JWS signed by a key in `jwks`."""
-    return verify_compact(token, jwks)[1]
-
-
 @dataclass(frozen=True)
 class TransferToken:
     decision_id: str
@@ -106,7 +101,7 @@ def verify_transfer_token(
     `jwks` is the document from `/.well-known/jwks.json`, or a `JWKSCache`.
     """
     keyset = jwks.keys(wanted_kid=_kid(token)) if isinstance(jwks, JWKSCache) else jwks
-    claims = verify_compact_jws(token, keyset)
+    _, claims = verify_compact(token, keyset)
     if claims.get("iss") != ISSUER or "jti" not in claims:
         raise TokenVerificationError("not a transfer token", code="not_transfer_token")
     current = time.time() if now is None else now

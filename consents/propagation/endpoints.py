@@ -8,6 +8,7 @@ from datetime import datetime
 from uuid import UUID
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from audit.actors import Actor
@@ -74,11 +75,14 @@ def register_webhook_endpoint(
     return endpoint, secret
 
 
+def endpoints_of(organization: Organization) -> QuerySet[WebhookEndpoint]:
+    """The organization's endpoints; nobody else's are ever in reach."""
+    return WebhookEndpoint.objects.filter(organization=organization)
+
+
 def _own_endpoint(organization: Organization, endpoint_id: UUID) -> WebhookEndpoint:
     endpoint = (
-        WebhookEndpoint.objects.select_for_update()
-        .filter(pk=endpoint_id, organization=organization)
-        .first()
+        endpoints_of(organization).select_for_update().filter(pk=endpoint_id).first()
     )
     if endpoint is None:
         raise NotFoundError("webhook endpoint not found")

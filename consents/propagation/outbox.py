@@ -21,7 +21,6 @@ from django.utils import timezone
 from consents.models import (
     Consent,
     ConsentRequest,
-    Organization,
     SubjectReference,
     Transfer,
 )
@@ -62,25 +61,33 @@ def _body(event_type: str, occurred_at: datetime, data: dict[str, Any]) -> str:
     )
 
 
+def _subscribed(event_type: str, org_ids: Iterable[int]) -> list[WebhookEndpoint]:
+    """The active endpoints of these organizations that want `event_type`.
+
+    Asked first, so a change that nobody listens to builds no notice at all.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("notices are queued inside the change's transaction")
+    # An organization has a handful of endpoints: filter their types here rather
+    # than with a JSON containment query that not every database has.
+    return [
+        endpoint
+        for endpoint in WebhookEndpoint.objects.select_related("organization").filter(
+            organization_id__in=list(org_ids), status=WebhookEndpoint.Status.ACTIVE
+        )
+        if event_type in endpoint.event_types
+    ]
+
+
 def _write(
     event_type: str,
+    endpoints: list[WebhookEndpoint],
     bodies: dict[int, str],
     *,
     now: datetime,
     consent: Consent | None = None,
     consent_request: ConsentRequest | None = None,
 ) -> list[Delivery]:
-    if not connection.in_atomic_block:
-        raise RuntimeError("notices are queued inside the change's transaction")
-    # An organization has a handful of endpoints: filter their types here rather
-    # than with a JSON containment query that not every database has.
-    endpoints = [
-        endpoint
-        for endpoint in WebhookEndpoint.objects.filter(
-            organization_id__in=list(bodies), status=WebhookEndpoint.Status.ACTIVE
-        )
-        if event_type in endpoint.event_types
-    ]
     deliveries = Delivery.objects.bulk_create(
         Delivery(
             endpoint=endpoint,
@@ -105,16 +112,17 @@ def queue_consent_notices(
     """Notices of a grant, revocation or expiry to every party of the consent."""
     now = now or timezone.now()
     roles = _parties(consent, with_transfers=event_type != "consent.granted")
-    references = _references(consent.subject_id, roles)
-    codes = dict(
-        Organization.objects.filter(pk__in=list(roles)).values_list("pk", "code")
-    )
+    endpoints = _subscribed(event_type, roles)
+    if not endpoints:
+        return []
+    codes = {e.organization_id: e.organization.code for e in endpoints}
+    references = _references(consent.subject_id, codes)
     common = {
         "consent_id": str(consent.id),
         "status": consent.status,
         "purpose": consent.purpose.code,
         "scopes": list(consent.scope_codes),
-        "recipient": codes[consent.recipient_id],
+        "recipient": consent.recipient.code,
         "holders": list(consent.holder_codes),
         "starts_at": consent.starts_at.isoformat(),
         "expires_at": consent.expires_at.isoformat(),
@@ -127,20 +135,23 @@ def queue_consent_notices(
             now,
             {
                 **common,
-                "organization": codes[org_id],
-                "role": role,
+                "organization": code,
+                "role": roles[org_id],
                 "subject_ref": references.get(org_id),
             },
         )
-        for org_id, role in roles.items()
+        for org_id, code in codes.items()
     }
-    return _write(event_type, bodies, now=now, consent=consent)
+    return _write(event_type, endpoints, bodies, now=now, consent=consent)
 
 
 def queue_request_notices(
     consent_request: ConsentRequest, *, event_type: str, now: datetime | None = None
 ) -> list[Delivery]:
     """The person's answer to a consent request, to the recipient who asked."""
+    endpoints = _subscribed(event_type, [consent_request.recipient_id])
+    if not endpoints:
+        return []
     now = now or timezone.now()
     consent = consent_request.consent
     data = {
@@ -157,6 +168,7 @@ def queue_request_notices(
     bodies = {consent_request.recipient_id: _body(event_type, now, data)}
     return _write(
         event_type,
+        endpoints,
         bodies,
         now=now,
         consent=consent,
