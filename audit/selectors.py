@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Max, Min, OuterRef, Subquery
 from psycopg import sql
 
@@ -147,7 +147,14 @@ def _copied_documents(
     )
     types = _DOCUMENTS_TYPES + (["int8", "text"] if with_checkpoints else [])
     width = len(STORED_FIELDS)
-    with connection.cursor() as cursor, cursor.cursor.copy(query) as copy:
+    # A reader that stops early (verification at the first bad event) leaves the
+    # COPY unfinished; the server then fails the transaction it ran in. A savepoint
+    # of its own keeps that failure from spoiling the caller's transaction.
+    with (
+        transaction.atomic(),
+        connection.cursor() as cursor,
+        cursor.cursor.copy(query) as copy,
+    ):
         copy.set_types(types)
         for row in copy.rows():
             yield _with_checkpoint(stored_document(row[:width]), row)
