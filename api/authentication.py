@@ -6,6 +6,7 @@ organization is refused from the very next call.
 """
 
 import hashlib
+import threading
 from dataclasses import dataclass
 from datetime import UTC
 
@@ -18,6 +19,8 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
 from consents.models import DataSubject, Organization
+
+AccessToken = get_access_token_model()
 
 
 @dataclass(frozen=True)
@@ -59,14 +62,42 @@ def bearer_checksum(request) -> str | None:
 
 
 class OrganizationAuthentication(BaseAuthentication):
-    """A valid, unexpired, unrevoked token of an active organization."""
+    """A valid, unexpired, unrevoked token of an active organization.
+
+    A view whose own query confirms the token again (the check: its decision
+    query reads the token and the organization's status in the same round trip)
+    sets `reconfirms_token`; for it, a token this process already resolved skips
+    the lookup, and a token revoked or an organization suspended a moment ago is
+    still refused on its very next call. Entries leave at the token's expiry, when
+    such a view finds the token refused (`forget`), or the oldest first.
+    """
 
     keyword = "Bearer"
+    max_remembered = 4096
 
     def authenticate(self, request):
         checksum = bearer_checksum(request)
         if checksum is None:
             return None
+        view = request.parser_context.get("view")
+        if not getattr(view, "reconfirms_token", False):
+            return self.resolve(checksum)
+        remembered = _RESOLVED.get(checksum)
+        if remembered is not None and remembered[1].expires > timezone.now():
+            return remembered
+        resolved = self.resolve(checksum)
+        with _RESOLVED_LOCK:
+            _RESOLVED[checksum] = resolved
+            while len(_RESOLVED) > self.max_remembered:
+                _RESOLVED.pop(next(iter(_RESOLVED)))
+        return resolved
+
+    @staticmethod
+    def forget(checksum: str) -> None:
+        with _RESOLVED_LOCK:
+            _RESOLVED.pop(checksum, None)
+
+    def resolve(self, checksum: str) -> tuple[OrganizationPrincipal, AccessToken]:
         with connection.cursor() as cursor:
             cursor.execute(_TOKEN_SQL, [checksum])
             row = cursor.fetchone()
@@ -85,7 +116,7 @@ class OrganizationAuthentication(BaseAuthentication):
         if not organization.is_active:
             raise OrganizationSuspended()
         # Unsaved, but with what TokenHasScope and the views read.
-        access_token = get_access_token_model()(
+        access_token = AccessToken(
             id=token_id,
             token_checksum=token_checksum,
             expires=expires,
@@ -96,6 +127,11 @@ class OrganizationAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return f'{self.keyword} realm="api"'
+
+
+# checksum → (principal, token), oldest first; shared by the process's threads.
+_RESOLVED: dict[str, tuple[OrganizationPrincipal, AccessToken]] = {}
+_RESOLVED_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -144,8 +180,7 @@ class OfficerTokenAuthentication(BaseAuthentication):
         if checksum is None:
             return None
         access_token = (
-            get_access_token_model()
-            .objects.select_related("user", "application__user")
+            AccessToken.objects.select_related("user", "application__user")
             .filter(token_checksum=checksum)
             .first()
         )

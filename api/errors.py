@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -58,6 +59,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # The database went away (a restart, a failover): nothing was decided.
+        body = error_body("service_unavailable", "the database is unavailable")
+        return Response(body, status=503, headers={"Retry-After": "1"})
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

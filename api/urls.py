@@ -6,6 +6,7 @@ from api import audit_views, views, webhook_views
 app_name = "api"
 
 urlpatterns = [
+    path("checks/", views.CheckView.as_view(), name="checks"),  # first: the hot path
     path("purposes/", views.PurposeListView.as_view(), name="purposes"),
     path("scopes/", views.ScopeListView.as_view(), name="scopes"),
     path("consents/", views.ConsentCollectionView.as_view(), name="consents"),
@@ -67,7 +68,6 @@ urlpatterns = [
         webhook_views.DeliveryReplayView.as_view(),
         name="delivery-replay",
     ),
-    path("checks/", views.CheckView.as_view(), name="checks"),
     path("transfers/", views.TransferCreateView.as_view(), name="transfers"),
     path("me/consents/", views.PersonConsentListView.as_view(), name="me-consents"),
     path(

@@ -11,20 +11,26 @@ from uuid import UUID
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from api import serializers as s
-from api.authentication import OrganizationAuthentication, PersonAuthentication
+from api.authentication import (
+    OrganizationAuthentication,
+    OrganizationSuspended,
+    PersonAuthentication,
+)
 from api.pagination import NewestFirstPagination
 from api.permissions import ORGANIZATION_SCOPED, PERSON_SCOPED
 from audit.actors import Actor
 from consents import selectors, services
+from consents.errors import CredentialRejectedError, OrganizationSuspendedError
 from consents.models import Consent, DataSubject, Organization, Scope
 from consents.receipts import decision_from_transfer_token, transfer_token
+from consents.services.checks import Credential
 
 
 @cache
@@ -259,38 +265,38 @@ class ConsentRequestDetailView(OrganizationView):
 
 
 class CheckView(OrganizationView):
+    reconfirms_token = True  # check_consent's query confirms the credential
     required_scopes = ["consents:check"]
     throttle_scope = "check"
 
     @extend_schema(request=s.CheckInputSerializer, responses=s.CheckOutputSerializer)
     def post(self, request: Request) -> Response:
         """May the caller process this data? Denials are answers, not errors."""
-        data = self.valid(s.CheckInputSerializer, request.data)
+        data = s.valid_check_input(request.data)
         scopes = sorted(set(data["scopes"]))
-        decision = services.check_consent(
-            caller=self.organization,
-            subject_ref=data["subject_ref"],
-            purpose_code=data["purpose"],
-            scope_codes=scopes,
-            counterparty=data.get("counterparty"),
-            data_from=data.get("data_from"),
-            data_to=data.get("data_to"),
-        )
+        checksum = request.auth.token_checksum
+        try:
+            decision = services.check_consent(
+                caller=self.organization,
+                subject_ref=data["subject_ref"],
+                purpose_code=data["purpose"],
+                scope_codes=scopes,
+                counterparty=data.get("counterparty"),
+                data_from=data.get("data_from"),
+                data_to=data.get("data_to"),
+                credential=Credential(checksum, *self.required_scopes),
+            )
+        except (CredentialRejectedError, OrganizationSuspendedError) as refused:
+            OrganizationAuthentication.forget(checksum)
+            if isinstance(refused, OrganizationSuspendedError):
+                raise OrganizationSuspended() from refused
+            raise AuthenticationFailed(refused.message) from refused
         token = (
             transfer_token(decision, purpose=data["purpose"], scopes=scopes)
             if decision.allowed
             else None
         )
-        body = {
-            "allowed": decision.allowed,
-            "reason": decision.reason.value if decision.reason else None,
-            "consent_id": decision.consent_id,
-            "expires_at": decision.expires_at,
-            "missing_scopes": decision.missing_scopes,
-            "decision_id": decision.decision_id,
-            "transfer_token": token,
-        }
-        return Response(_shared(s.CheckOutputSerializer).to_representation(body))
+        return Response(s.check_answer(decision, token))
 
 
 class TransferCreateView(OrganizationView):

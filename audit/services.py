@@ -1,6 +1,5 @@
 """Writes to the audit trail. Every state change records its event through here."""
 
-import json
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -11,10 +10,18 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.actors import SYSTEM, Actor
-from audit.chain import CONTENT_FIELDS, GENESIS_HASH, check_payload, event_hash
+from audit.chain import (
+    CONTENT_FIELDS,
+    GENESIS_HASH,
+    STORED_FIELDS,
+    check_payload,
+    event_hash,
+    parse_json,
+)
 from audit.integrity import ChainVerification
 from audit.models import AuditEvent, PendingEvent
 from audit.selectors import EventFilters
+from audit.staging import check_event_buffer, write_events
 from audit.verification import verify_chain
 
 __all__ = [
@@ -111,15 +118,6 @@ def record_event(
     return event
 
 
-_STAGE_SQL = """
-WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))
-INSERT INTO audit_pendingevent
-    (event_id, occurred_at, actor, action, subject, recipient, purpose, consent_id,
-     payload)
-SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb FROM relaxed
-"""
-
-
 def stage_event(
     *,
     action: str,
@@ -132,11 +130,10 @@ def stage_event(
 ) -> UUID:
     """Record a hot-path event (a check) for sealing into the chain shortly.
 
-    One statement, no lock. On PostgreSQL its commit does not wait for the WAL
-    flush (`synchronous_commit = off` for this transaction only): the event is
-    durable within the WAL writer's delay (200 ms by default) and survives any
-    crash of the web process; only a crash of the database server inside that
-    window could lose it. Grants, revocations and transfers never come here.
+    On PostgreSQL it joins this process's buffer, written in batches within
+    `CMP_AUDIT_CHECK_FLUSH_MS` (see `audit.staging` for what that trades);
+    otherwise, or with the buffer off, it is written here and now. Grants,
+    revocations and transfers never come here.
     """
     content = _content(
         action=action,
@@ -147,14 +144,52 @@ def stage_event(
         consent_id=consent_id,
         payload=payload,
     )
-    if connection.vendor == "postgresql":
-        values = [*content.values()]
-        values[-1] = json.dumps(values[-1])
-        with connection.cursor() as cursor:
-            cursor.execute(_STAGE_SQL, values)
+    buffer = check_event_buffer()
+    if buffer is not None:
+        buffer.add(content)
+    elif connection.vendor == "postgresql":
+        write_events([content])
     else:
         PendingEvent.objects.create(**content)
     return content["event_id"]
+
+
+# Staged events in staging order, claimed for sealing; other sealers skip them.
+_CLAIM_SQL = f"""
+SELECT id, {", ".join(CONTENT_FIELDS)} FROM audit_pendingevent
+ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
+"""
+_APPEND_SQL = f"COPY audit_auditevent ({', '.join(STORED_FIELDS)}) FROM STDIN"
+
+
+def _claim_pending(batch_size: int) -> list[tuple[int, dict[str, Any]]]:
+    """(staging id, content) of the oldest unclaimed staged events."""
+    if connection.vendor != "postgresql":
+        rows = (
+            PendingEvent.objects.select_for_update(skip_locked=True)
+            .order_by("id")
+            .values_list("id", *CONTENT_FIELDS)[:batch_size]
+        )
+    else:
+        # A plain cursor: no model building, and the payload stays jsonb text.
+        with connection.cursor() as cursor:
+            cursor.execute(_CLAIM_SQL, [batch_size])
+            rows = cursor.fetchall()
+    return [(row[0], dict(zip(CONTENT_FIELDS, row[1:], strict=True))) for row in rows]
+
+
+def _append(events: list[dict[str, Any]]) -> None:
+    """Insert chained events (`STORED_FIELDS`); COPY on PostgreSQL."""
+    if connection.vendor != "postgresql":
+        AuditEvent.objects.bulk_create(AuditEvent(**event) for event in events)
+        return
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.copy(_APPEND_SQL) as copy,
+    ):
+        for event in events:
+            copy.write_row([event[name] for name in STORED_FIELDS])
 
 
 def seal_pending_events(*, batch_size: int = 2000, max_batches: int = 100) -> int:
@@ -163,22 +198,23 @@ def seal_pending_events(*, batch_size: int = 2000, max_batches: int = 100) -> in
     for _ in range(max_batches):
         with transaction.atomic():
             _lock_head()
-            batch = list(
-                PendingEvent.objects.select_for_update(skip_locked=True)
-                .order_by("id")
-                .values("id", *CONTENT_FIELDS)[:batch_size]
-            )
+            batch = _claim_pending(batch_size)
             if not batch:
                 return sealed
             sequence, prev_hash = _head()
             events = []
-            for row in batch:
+            for _, content in batch:
                 sequence += 1
-                content = {name: row[name] for name in CONTENT_FIELDS}
-                events.append(_chained(content, sequence, prev_hash))
-                prev_hash = events[-1].hash
-            AuditEvent.objects.bulk_create(events)
-            PendingEvent.objects.filter(pk__in=[row["id"] for row in batch]).delete()
+                payload = content["payload"]
+                if isinstance(payload, str):  # jsonb text, as stored
+                    content["payload"] = parse_json(payload)
+                fields = {"sequence": sequence, **content, "prev_hash": prev_hash}
+                prev_hash = event_hash(**fields)
+                if isinstance(payload, str):
+                    fields["payload"] = payload
+                events.append({**fields, "hash": prev_hash})
+            _append(events)
+            PendingEvent.objects.filter(pk__in=[pk for pk, _ in batch]).delete()
         sealed += len(batch)
     return sealed
 

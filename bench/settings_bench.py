@@ -4,9 +4,10 @@
 database from `DATABASE_URL` (required; the benchmark sets it) and Redis database
 14. `ROOT_URLCONF` adds `/bench/bare/` (see `bench/bare_urls.py`) so the bare view
 and the API are served by the same gunicorn with the same settings. Throttling
-stays on, with rates no benchmark reaches, so every check still pays for its
-Redis round trip. The Celery broker is the same Redis database, on a queue named
-by the benchmark.
+stays on, with a rate of 100,000 a minute per organization, above what the
+benchmark's three clients reach: each process adds its hits to the shared count
+in Redis every 1,000 (1 % of the limit), as for any client below its limit.
+The Celery broker is the same Redis database, on a queue named by the benchmark.
 """
 
 import os
@@ -24,7 +25,7 @@ if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
     raise RuntimeError("the benchmark runs on PostgreSQL: set DATABASE_URL")
 
 ROOT_URLCONF = "bench.bare_urls"
-BENCH_THROTTLE_RATE = os.environ.get("CMP_BENCH_THROTTLE_RATE", "1000000/s")
+BENCH_THROTTLE_RATE = os.environ.get("CMP_BENCH_THROTTLE_RATE", "100000/min")
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "check": BENCH_THROTTLE_RATE,
     "write": BENCH_THROTTLE_RATE,

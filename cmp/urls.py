@@ -6,10 +6,10 @@ from cmp import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("api/v1/", include("api.urls")),  # first: the check is the hot path
     path("admin/", admin.site.urls),
     path("audit/", include("audit.urls")),
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
-    path("api/v1/", include("api.urls")),
     path(".well-known/jwks.json", views.jwks_view, name="jwks"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("consents.portal.urls")),

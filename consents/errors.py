@@ -50,3 +50,13 @@ class ConsentStillLiveError(ConsentError):
     """Something that needs an ended consent was asked of a live one."""
 
     code = "consent_live"
+
+
+class CredentialRejectedError(ConsentError):
+    """The caller's access token was revoked, expired or lost its scope."""
+
+    code = "invalid_token"
+
+
+class OrganizationSuspendedError(ConsentError):
+    code = "organization_suspended"

@@ -85,7 +85,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A health check costs every request a round trip (`SELECT 1`) before its first
+    # query. Without it, a connection that died while idle fails one request with
+    # a 503 (`api.errors`), and Django closes it when that request ends.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool(
+        "DB_CONN_HEALTH_CHECKS", default=False
+    )
     # Server-side parameters let psycopg prepare the hot statements (the check
     # and the token lookup), so PostgreSQL plans them once per connection.
     # Django turns psycopg's prepared statements off unless asked (for poolers in
@@ -269,7 +274,8 @@ OAUTH2_PROVIDER = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.OrganizationAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.negotiation.JSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "api.negotiation.JSONFirstNegotiation",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_THROTTLE_CLASSES": ["api.throttling.OrganizationRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
@@ -355,3 +361,9 @@ CMP_DECISION_TTL_SECONDS = env.int("CMP_DECISION_TTL_SECONDS", default=300)
 # Names this log in its signed checkpoints and export manifests; set it once, to
 # the service's host and path (e.g. "cmp.example.com/audit"), and keep it.
 CMP_AUDIT_ORIGIN = env.str("CMP_AUDIT_ORIGIN", default="cmp/audit")
+# Check events wait in the answering process at most this long before they are
+# staged in one batch (PostgreSQL; 0 writes each one before the answer). See
+# audit/staging.py for the trade-off.
+CMP_AUDIT_CHECK_FLUSH_MS = env.int("CMP_AUDIT_CHECK_FLUSH_MS", default=20)
+# Beyond this many unwritten check events a process answers checks with a 503.
+CMP_AUDIT_CHECK_MAX_PENDING = env.int("CMP_AUDIT_CHECK_MAX_PENDING", default=10000)

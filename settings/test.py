@@ -41,6 +41,9 @@ os.environ.setdefault("CMP_WEBHOOK_LEASE_SECONDS", "3")
 # The test process publishes into memory; tests with real workers point it at a
 # broker of their own (tests/workers.py), so no run leaves messages behind.
 os.environ.setdefault("CELERY_BROKER_URL", "memory://")
+# Each test's check events are written inside its own transaction (rolled back
+# with it); tests/audit/test_staging.py runs the buffer itself.
+os.environ.setdefault("CMP_AUDIT_CHECK_FLUSH_MS", "0")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 os.environ.setdefault(
     "CMP_DATA_KEYS", "test1:dGVzdC1vbmx5LWRhdGEta2V5LTMyLWJ5dGVzLWxvbmc="

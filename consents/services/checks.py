@@ -1,15 +1,16 @@
 """The check before every transfer: may this organization process this person's data?
 
-The hot path of the platform. An allowed check costs one query for the decision
-(the caller's reference, the person and every candidate consent with its frozen
-terms, the counterparty's status) and one statement to stage its audit event.
+The hot path of the platform. A check costs one query for the decision (the
+caller's token and status, its reference and the person, every candidate consent
+with its frozen terms, the counterparty's status); its audit event is staged in
+memory and written in batches (`audit.staging`).
 """
 
 import json
 from collections.abc import Sequence
-from dataclasses import replace
-from datetime import date, datetime
-from typing import NamedTuple
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from django.db import connection
@@ -25,8 +26,13 @@ from consents.decisions import (
     best_outcome,
     evaluate,
 )
-from consents.errors import ValidationError
-from consents.models import Consent, Organization, SubjectReference
+from consents.errors import (
+    CredentialRejectedError,
+    NotFoundError,
+    OrganizationSuspendedError,
+    ValidationError,
+)
+from consents.models import Organization
 from consents.selectors import uses_today
 from consents.services.lifecycle import validate_window
 
@@ -57,118 +63,149 @@ def _known_codes(scopes: Sequence[str], counterparty: str | None) -> CatalogSnap
     )
 
 
-# The decision's one query, hand-written because it runs on every check: the
-# caller's reference, the person, each consent for the purpose in which the caller
-# is the recipient (or a named holder asking about the recipient), with its frozen
-# terms and both organizations' status. Manager.raw still applies field converters.
-_CANDIDATES_SQL = """
-SELECT c.id, c.status, c.starts_at, c.expires_at, c.granted_at, c.data_from,
-       c.data_to, c.max_uses_per_day, c.scope_codes, c.holder_codes, c.recipient_id,
-       r.code AS recipient_code, r.status AS recipient_status,
-       s.pseudonym AS subject_pseudonym,
-       (SELECT o.status FROM consents_organization o WHERE o.code = %s)
-           AS counterparty_status
-FROM consents_subjectreference ref
-JOIN consents_datasubject s ON s.id = ref.subject_id
-JOIN consents_consent c ON c.subject_id = ref.subject_id
-JOIN consents_purpose p ON p.id = c.purpose_id
-JOIN consents_organization r ON r.id = c.recipient_id
-WHERE ref.organization_id = %s AND ref.reference = %s AND p.code = %s
-  AND c.status <> 'superseded'
-  AND (c.recipient_id = %s
-       OR (r.code = %s AND EXISTS (
-           SELECT 1 FROM consents_consentholder h
-           WHERE h.consent_id = c.id AND h.organization_id = %s)))
+# The decision's one query, hand-written because it runs on every check. From the
+# caller's organization (its status read fresh) it reaches, all in one round trip:
+# the bearer token when the caller presents one (still there, still its own), the
+# counterparty's status, the caller's reference and the person, and each consent
+# for the purpose in which the caller is the recipient (or a named holder asking
+# about the recipient), with its frozen terms. Outer joins keep one row when
+# nothing matches, so an unknown person or a revoked token needs no second query.
+_DECISION_SQL = """
+SELECT o.status, t.scope, t.expires, cp.status, s.pseudonym,
+       c.id, c.status, c.starts_at, c.expires_at, c.granted_at, c.data_from,
+       c.data_to, c.max_uses_per_day, c.scope_codes, c.holder_codes,
+       c.recipient_id, r.code, r.status
+FROM consents_organization o
+LEFT JOIN oauth2_provider_accesstoken t
+       ON t.token_checksum = %s
+      AND t.application_id IN (SELECT oc.application_id
+                               FROM consents_organizationclient oc
+                               WHERE oc.organization_id = o.id)
+LEFT JOIN consents_organization cp ON cp.code = %s
+LEFT JOIN consents_subjectreference ref
+       ON ref.organization_id = o.id AND ref.reference = %s
+LEFT JOIN consents_datasubject s ON s.id = ref.subject_id
+LEFT JOIN consents_consent c
+       ON c.subject_id = ref.subject_id
+      AND c.purpose_id = (SELECT p.id FROM consents_purpose p WHERE p.code = %s)
+      AND c.status <> 'superseded'
+      AND (c.recipient_id = o.id
+           OR (c.recipient_id = cp.id AND EXISTS (
+               SELECT 1 FROM consents_consentholder h
+               WHERE h.consent_id = c.id AND h.organization_id = o.id)))
+LEFT JOIN consents_organization r ON r.id = c.recipient_id
+WHERE o.id = %s
 """
 
 
-class _Row(NamedTuple):
-    """One row of `_CANDIDATES_SQL`, in its column order."""
+@dataclass(frozen=True)
+class Credential:
+    """The bearer token a check arrived with: its stored checksum and the scope it
+    must still carry. The decision's query confirms it, so a token revoked a moment
+    ago is refused even when the caller's authentication came from a cache."""
 
-    id: UUID
-    status: str
-    starts_at: datetime
-    expires_at: datetime
-    granted_at: datetime
-    data_from: date | None
-    data_to: date | None
-    max_uses_per_day: int | None
-    scope_codes: list[str]
-    holder_codes: list[str]
-    recipient_id: int
-    recipient_code: str
-    recipient_status: str
-    subject_pseudonym: str
+    checksum: str
+    scope: str
+
+
+class _Facts(NamedTuple):
+    """What `_DECISION_SQL` says about the caller, the person and the candidates."""
+
+    caller_status: str
+    token_scope: str | None
+    token_expires: datetime | None
     counterparty_status: str | None
+    pseudonym: str | None
+    candidates: list[tuple[Candidate, int, str]]  # consent, recipient id and status
 
 
-def _candidate_rows(
-    *, caller: Organization, subject_ref: str, purpose: str, counterparty: str | None
-) -> list[_Row]:
-    """Consents for this person and purpose in which the caller has a role."""
+def _typed(row: Sequence[Any]) -> list[Any]:
+    """psycopg returns native values except jsonb (text under Django); SQLite
+    returns naive datetimes, and text for ids and dates."""
+    values = list(row)
+    if connection.vendor != "postgresql":
+        for i in (2, 7, 8, 9):
+            values[i] = _aware(values[i])
+        values[5] = UUID(values[5]) if isinstance(values[5], str) else values[5]
+        for i in (10, 11):
+            if isinstance(values[i], str):
+                values[i] = date.fromisoformat(values[i])
+    for i in (13, 14):
+        values[i] = json.loads(values[i]) if values[i] is not None else None
+    return values
+
+
+def _aware(value: datetime | str | None) -> datetime | None:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+def _facts(
+    *,
+    caller: Organization,
+    credential: Credential | None,
+    subject_ref: str,
+    purpose: str,
+    counterparty: str | None,
+) -> _Facts:
     params = [
+        credential.checksum if credential else None,
         counterparty,
-        caller.pk,
         subject_ref,
         purpose,
         caller.pk,
-        counterparty,
-        caller.pk,
     ]
-    if connection.vendor != "postgresql":
-        # Other backends return text for dates and ids: let the model convert.
-        consents = Consent.objects.raw(_CANDIDATES_SQL, params)
-        return [_Row(*(getattr(c, name) for name in _Row._fields)) for c in consents]
-    # psycopg already returns ids, aware datetimes and dates; Django loads jsonb
-    # as text. A plain cursor skips building model instances on every check.
     with connection.cursor() as cursor:
-        cursor.execute(_CANDIDATES_SQL, params)
-        rows = cursor.fetchall()
-    return [
-        _Row(*row[:8], json.loads(row[8]), json.loads(row[9]), *row[10:])
+        cursor.execute(_DECISION_SQL, params)
+        rows = [_typed(row) for row in cursor.fetchall()]
+    if not rows:
+        raise NotFoundError("no such organization")
+    first = rows[0]
+    candidates = [
+        (
+            Candidate(
+                id=row[5],
+                status=row[6],
+                starts_at=row[7],
+                expires_at=row[8],
+                granted_at=row[9],
+                data_from=row[10],
+                data_to=row[11],
+                max_uses_per_day=row[12],
+                scopes=frozenset(row[13]),
+                holders=frozenset(row[14]),
+                recipient=row[16],
+            ),
+            row[15],
+            row[17],
+        )
         for row in rows
+        if row[5] is not None
     ]
+    return _Facts(*first[:5], candidates)
 
 
-def _candidate(consent: _Row) -> Candidate:
-    return Candidate(
-        id=consent.id,
-        status=consent.status,
-        starts_at=consent.starts_at,
-        expires_at=consent.expires_at,
-        recipient=consent.recipient_code,
-        holders=frozenset(consent.holder_codes),
-        scopes=frozenset(consent.scope_codes),
-        data_from=consent.data_from,
-        data_to=consent.data_to,
-        max_uses_per_day=consent.max_uses_per_day,
-        granted_at=consent.granted_at,
+def _confirm_token(facts: _Facts, credential: Credential, *, now: datetime) -> None:
+    """The token is still the caller's, unexpired and scoped; the caller is active."""
+    valid = (
+        facts.token_scope is not None
+        and facts.token_expires is not None
+        and facts.token_expires > now
+        and credential.scope in facts.token_scope.split()
     )
-
-
-def _without_consent(
-    caller: Organization, subject_ref: str, purpose: str, snapshot: CatalogSnapshot
-) -> tuple[Reason, str]:
-    """Why nothing matched: the reference, the purpose, or simply no consent."""
-    reference = (
-        SubjectReference.objects.filter(organization=caller, reference=subject_ref)
-        .values_list("subject__pseudonym", flat=True)
-        .first()
-    )
-    if reference is None:
-        return Reason.UNKNOWN_SUBJECT, ""
-    if (
-        purpose not in snapshot.purposes
-        and purpose not in catalog(missing=True).purposes
-    ):
-        return Reason.UNKNOWN_PURPOSE, reference
-    return Reason.NO_CONSENT, reference
+    if not valid:
+        raise CredentialRejectedError("the access token is not valid")
+    if facts.caller_status != Organization.Status.ACTIVE:
+        raise OrganizationSuspendedError("the organization is suspended")
 
 
 def _decide(
+    facts: _Facts,
     *,
     caller: Organization,
-    subject_ref: str,
     purpose: str,
     scopes: Sequence[str],
     counterparty: str | None,
@@ -176,41 +213,38 @@ def _decide(
     data_to: date | None,
     now: datetime,
     snapshot: CatalogSnapshot,
-) -> tuple[ConsentDecision, str]:
-    """The decision and the person's pseudonym (empty when unresolved)."""
-    if not caller.is_active:
-        return ConsentDecision(False, Reason.ORGANIZATION_SUSPENDED), ""
-    rows = _candidate_rows(
-        caller=caller,
-        subject_ref=subject_ref,
-        purpose=purpose,
-        counterparty=counterparty,
-    )
-    if not rows:
-        reason, pseudonym = _without_consent(caller, subject_ref, purpose, snapshot)
-        return ConsentDecision(False, reason), pseudonym
-    pseudonym = rows[0].subject_pseudonym
-    by_id = {row.id: row for row in rows}
-    outcomes = []
-    for row in rows:
-        caller_is_recipient = row.recipient_id == caller.pk
-        outcomes.append(
-            evaluate(
-                _candidate(row),
-                now=now,
-                holder=counterparty if caller_is_recipient else caller.code,
-                scopes=scopes,
-                sensitive=snapshot.sensitive,
-                data_from=data_from,
-                data_to=data_to,
-            )
+) -> ConsentDecision:
+    if facts.caller_status != Organization.Status.ACTIVE:
+        return ConsentDecision(False, Reason.ORGANIZATION_SUSPENDED)
+    if facts.pseudonym is None:
+        return ConsentDecision(False, Reason.UNKNOWN_SUBJECT)
+    if not facts.candidates:
+        known = (
+            purpose in snapshot.purposes or purpose in catalog(missing=True).purposes
         )
+        return ConsentDecision(
+            False, Reason.NO_CONSENT if known else Reason.UNKNOWN_PURPOSE
+        )
+    outcomes = [
+        evaluate(
+            candidate,
+            now=now,
+            holder=counterparty if recipient_id == caller.pk else caller.code,
+            scopes=scopes,
+            sensitive=snapshot.sensitive,
+            data_from=data_from,
+            data_to=data_to,
+        )
+        for candidate, recipient_id, _ in facts.candidates
+    ]
     best = best_outcome(outcomes)
-    consent, row = best.candidate, by_id[best.candidate.id]
+    consent = best.candidate
+    _, recipient_id, recipient_status = next(
+        entry for entry in facts.candidates if entry[0] is consent
+    )
+    caller_is_recipient = recipient_id == caller.pk
     other_status = (
-        row.counterparty_status
-        if row.recipient_id == caller.pk
-        else row.recipient_status
+        facts.counterparty_status if caller_is_recipient else recipient_status
     )
     reason = best.reason
     if counterparty and other_status != Organization.Status.ACTIVE:
@@ -222,17 +256,15 @@ def _decide(
         and uses_today(consent.id, now=now) >= limit
     ):
         reason = Reason.FREQUENCY_EXCEEDED
-    holder = counterparty if consent.recipient == caller.code else caller.code
-    decision = ConsentDecision(
+    return ConsentDecision(
         allowed=reason is None,
         reason=reason,
         consent_id=consent.id,
         expires_at=consent.expires_at,
         missing_scopes=best.missing if reason == Reason.SCOPE_NOT_GRANTED else [],
         recipient=consent.recipient,
-        holder=holder or "",
+        holder=(counterparty if caller_is_recipient else caller.code) or "",
     )
-    return decision, pseudonym
 
 
 def check_consent(
@@ -245,11 +277,14 @@ def check_consent(
     data_from: date | None = None,
     data_to: date | None = None,
     now: datetime | None = None,
+    credential: Credential | None = None,
 ) -> ConsentDecision:
     """Decide and audit one check; `decision_id` names its audit event.
 
-    Reads run outside any transaction, each seeing what was committed when it
-    started: once a revocation commits, the next check reads it and denies.
+    One query, outside any transaction, sees what was committed when it started:
+    once a revocation commits, the next check reads it and denies. With a
+    `credential`, the same query refuses a token revoked or an organization
+    suspended since (nothing is audited then: it was never a check).
     """
     now = now or timezone.now()
     scopes = sorted(set(scope_codes))
@@ -262,9 +297,18 @@ def check_consent(
             fields={"counterparty": ["another organization"]},
         )
     snapshot = _known_codes(scopes, counterparty)
-    decision, pseudonym = _decide(
+    facts = _facts(
         caller=caller,
+        credential=credential,
         subject_ref=subject_ref,
+        purpose=purpose_code,
+        counterparty=counterparty,
+    )
+    if credential is not None:
+        _confirm_token(facts, credential, now=now)
+    decision = _decide(
+        facts,
+        caller=caller,
         purpose=purpose_code,
         scopes=scopes,
         counterparty=counterparty,
@@ -276,7 +320,7 @@ def check_consent(
     event_id = stage_event(
         action="consent.checked",
         actor=Actor("organization", caller.code),
-        subject=pseudonym,
+        subject=facts.pseudonym or "",
         recipient=decision.recipient or caller.code,
         purpose=purpose_code if decision.reason != Reason.UNKNOWN_PURPOSE else "",
         consent_id=decision.consent_id,

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.actors import Actor
-from audit.selectors import RecordedEvent, find_event
+from audit.selectors import RecordedEvent, find_check_event
 from consents.decisions import Reason
 from consents.errors import ConsentNotActiveError, NotFoundError, ValidationError
 from consents.models import Consent, Organization, Transfer
@@ -19,7 +19,7 @@ from consents.services.lifecycle import record_consent_event
 
 def _allowed_decision(decision_id: UUID, reporter: Organization) -> RecordedEvent:
     """The allowed check this transfer follows; the reporter must be a party to it."""
-    event = find_event(decision_id, action="consent.checked")
+    event = find_check_event(decision_id)
     parties = set()
     if event is not None:
         parties = {

@@ -5,6 +5,7 @@ import uuid
 import pytest
 from rest_framework.test import APIClient
 
+from audit.models import AuditEvent, PendingEvent
 from consents import services
 from consents.propagation.models import Delivery
 from tests.api.conftest import ask_consent, post_ok, record_consent
@@ -210,6 +211,43 @@ def test_revoked_token_is_refused_at_once(moneylog):
     assert client.get("/api/v1/scopes/").status_code == 200
     assert moneylog.oauth("/o/revoke_token/", {"token": token}).status_code == 200
     assert client.get("/api/v1/scopes/").status_code == 401
+
+
+CHECK = {"subject_ref": "ml-1", "purpose": "spending-analysis", "scopes": ["bank"]}
+
+
+def _checks_audited(before: int) -> int:
+    return PendingEvent.objects.count() + AuditEvent.objects.count() - before
+
+
+@pytest.mark.django_db
+def test_a_check_refuses_a_token_revoked_after_it_was_remembered(moneylog, catalog):
+    """The check skips the token lookup for a token it has seen; its decision
+    query confirms the token, so the revocation still counts from the next call."""
+    token = moneylog.token()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert client.post("/api/v1/checks/", CHECK, format="json").status_code == 200
+    assert client.post("/api/v1/checks/", CHECK, format="json").status_code == 200
+    assert moneylog.oauth("/o/revoke_token/", {"token": token}).status_code == 200
+    events = PendingEvent.objects.count() + AuditEvent.objects.count()
+    response = client.post("/api/v1/checks/", CHECK, format="json")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "authentication_failed"
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert _checks_audited(events) == 0  # refused, so never a check
+    # Forgotten, too: the next call looks the token up (and fails) again.
+    assert client.post("/api/v1/checks/", CHECK, format="json").status_code == 401
+
+
+@pytest.mark.django_db
+def test_a_check_refuses_a_suspended_organization_at_once(moneylog, catalog):
+    client = moneylog.api("consents:check")
+    assert client.post("/api/v1/checks/", CHECK, format="json").status_code == 200
+    services.set_organization_status(code="moneylog", status="suspended", actor=TESTER)
+    response = client.post("/api/v1/checks/", CHECK, format="json")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "organization_suspended"
 
 
 @pytest.mark.django_db
