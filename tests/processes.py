@@ -3,13 +3,15 @@
 No Django here: benchmarks use it before or without settings.
 """
 
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import redis
 
@@ -24,6 +26,14 @@ def stop_process(process: subprocess.Popen, *, timeout: float = 15.0) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=timeout)
+
+
+def stop_process_group(process: subprocess.Popen, *, timeout: float = 15.0) -> None:
+    """End a process started with `start_new_session=True`, then anything left in
+    its group: a worker killed with SIGKILL leaves its beat child behind."""
+    stop_process(process, timeout=timeout)
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def free_port() -> int:

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import connection
 
 from cmp.celery import app
-from tests.processes import REDIS_SERVER, celery_worker_command, stop_process
+from tests.processes import REDIS_SERVER, celery_worker_command, stop_process_group
 
 ROOT = Path(__file__).resolve().parent.parent
 if os.environ.get("CI", "").lower() == "true" and not REDIS_SERVER:
@@ -81,13 +81,18 @@ def celery_worker(
         log_path = Path(folder) / "worker.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+                command,
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its group: beat's child goes with it
             )
             try:
                 yield process
             except BaseException:
-                stop_process(process)
+                stop_process_group(process)
                 print(log_path.read_text(errors="replace")[-5000:])
                 raise
             finally:
-                stop_process(process)
+                stop_process_group(process)

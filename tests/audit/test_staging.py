@@ -20,7 +20,7 @@ from audit.staging import AuditBacklogError, CheckEventBuffer
 from tests.api.conftest import OrgClient
 from tests.conftest import requires_postgres
 from tests.factories import make_consent, make_subject
-from tests.processes import free_port, stop_process, wait_until
+from tests.processes import free_port, stop_process_group, wait_until
 from tests.workers import ROOT, worker_env
 
 pytestmark = requires_postgres
@@ -141,7 +141,12 @@ def gunicorn_server(committed_catalog):
         "--graceful-timeout=20",
     ]
     process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
 
@@ -155,7 +160,7 @@ def gunicorn_server(committed_catalog):
         assert wait_until(answers, timeout=30), "gunicorn did not start"
         yield process, base
     finally:
-        stop_process(process)
+        stop_process_group(process)
 
 
 def test_a_graceful_exit_writes_every_buffered_check(gunicorn_server):
