@@ -42,19 +42,11 @@ from django.db import (
     connection,
 )
 
+from audit.chain import CONTENT_FIELDS
+
 log = logging.getLogger(__name__)
 
-COLUMNS = (
-    "event_id",
-    "occurred_at",
-    "actor",
-    "action",
-    "subject",
-    "recipient",
-    "purpose",
-    "consent_id",
-    "payload",
-)
+COLUMNS = CONTENT_FIELDS  # a staged event is what its chained event will say
 _COPY_SQL = f"COPY audit_pendingevent ({', '.join(COLUMNS)}) FROM STDIN"
 _BACKOFF_SECONDS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
 _EXIT_SECONDS = 10.0

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
 import redis
+import requests
 
 REDIS_SERVER = shutil.which("redis-server")
 
@@ -34,6 +35,15 @@ def stop_process_group(process: subprocess.Popen, *, timeout: float = 15.0) -> N
     stop_process(process, timeout=timeout)
     with suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
+
+
+def http_answers(url: str) -> bool:
+    """Whether something serves HTTP at `url` yet (any status will do)."""
+    try:
+        requests.get(url, timeout=1)
+    except requests.RequestException:
+        return False
+    return True
 
 
 def free_port() -> int:

@@ -20,7 +20,7 @@ from audit.staging import AuditBacklogError, CheckEventBuffer
 from tests.api.conftest import OrgClient
 from tests.conftest import requires_postgres
 from tests.factories import make_consent, make_subject
-from tests.processes import free_port, stop_process_group, wait_until
+from tests.processes import free_port, http_answers, stop_process_group, wait_until
 from tests.workers import ROOT, worker_env
 
 pytestmark = requires_postgres
@@ -149,15 +149,10 @@ def gunicorn_server(committed_catalog):
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
-        try:
-            return requests.get(f"{base}/healthz", timeout=1).status_code == 200
-        except requests.RequestException:
-            return False
-
     try:
-        assert wait_until(answers, timeout=30), "gunicorn did not start"
+        assert wait_until(lambda: http_answers(f"{base}/healthz"), timeout=30), (
+            "gunicorn did not start"
+        )
         yield process, base
     finally:
         stop_process_group(process)

@@ -18,7 +18,7 @@ import requests
 from consents.propagation.delivery import attempt_delivery
 from consents.propagation.models import Delivery
 from tests.client.conftest import record
-from tests.processes import free_port, stop_process, wait_until
+from tests.processes import free_port, http_answers, stop_process, wait_until
 from tests.propagation.conftest import subscribe
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,14 +54,10 @@ def recipient_site(shop, platform, tmp_path):
         env=env,
     )
 
-    def up() -> bool:
-        try:
-            return requests.get(f"{site}/statement/", timeout=1).status_code > 0
-        except requests.ConnectionError:
-            return False
-
     try:
-        assert wait_until(up, timeout=20), "the recipient's site did not start"
+        assert wait_until(lambda: http_answers(f"{site}/statement/"), timeout=20), (
+            "the recipient's site did not start"
+        )
         yield site, notices
     finally:
         stop_process(process)
