@@ -1,8 +1,9 @@
 """OAuth 2.0 bearer tokens, resolved to the organization that owns the client.
 
-One query per request finds the token, its client and its organization. Nothing is
-cached: a revoked token (deleted by django-oauth-toolkit) or a suspended
-organization is refused from the very next call.
+One query per request finds the token, its client and its organization, so a
+revoked token (deleted by django-oauth-toolkit) or a suspended organization is
+refused from the very next call. The check alone remembers tokens it has seen,
+because its decision query reads the token and the organization again.
 """
 
 import hashlib
