@@ -13,6 +13,7 @@ import pytest
 import requests
 from django.db import connection, connections
 
+from audit import staging
 from audit.actors import Actor
 from audit.models import PendingEvent
 from audit.services import _content
@@ -208,3 +209,27 @@ def test_a_graceful_exit_writes_every_buffered_check(gunicorn_server):
     )
     assert staged == set(first + second)
     connection.close()
+
+
+@pytest.fixture
+def process_buffer(settings):
+    """This process's own buffer, as in production, with room for one event."""
+    settings.CMP_AUDIT_CHECK_FLUSH_MS = 60_000
+    settings.CMP_AUDIT_CHECK_MAX_PENDING = 1
+    yield
+    buffer, staging._buffer = staging._buffer, None
+    if buffer is not None:
+        buffer.close()
+
+
+def test_checks_answer_503_while_the_buffer_is_full(committed_catalog, process_buffer):
+    shop = OrgClient("moneylog", "머니로그")
+    api = shop.api("consents:check")
+    body = {"subject_ref": "c-1", "purpose": "spending-analysis", "scopes": ["bank"]}
+    assert api.post("/api/v1/checks/", body, format="json").status_code == 200
+    refused = api.post("/api/v1/checks/", body, format="json")
+    assert refused.status_code == 503
+    assert refused.json()["error"]["code"] == "service_unavailable"
+    assert refused["Retry-After"] == "1"
+    assert staging.flush_check_events(timeout=5)
+    assert PendingEvent.objects.filter(action="consent.checked").count() == 1
