@@ -61,7 +61,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -74,7 +74,7 @@ if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
 from bench import check_data as data  # noqa: E402
-from bench.machine import cpu_count, cpu_model  # noqa: E402
+from bench.machine import cpu_count, cpu_model, cpu_seconds_by_kind  # noqa: E402
 from bench.scratch import scratch_database, url_for_database  # noqa: E402
 
 DEFAULT_SERVER_URL = "postgres://postgres@127.0.0.1:5432"
@@ -93,6 +93,13 @@ VERIFY_SAMPLE = 400
 TARGET_THROUGHPUT = 0.4  # check rps at least this times the bare view's
 TARGET_P99 = 3.0  # check p99 at most this times the bare view's
 TARGET_GROWTH = 0.20  # check latency at the largest size within this of the smallest
+# Where the machine's CPU goes, per request: processes by a marker in their command.
+CPU_KINDS = {
+    "gunicorn": "gunicorn",
+    "postgres": "postgres",
+    "celery": "celery",
+    "redis": "redis-server",
+}
 
 # What the check bodies ask, with their weights (per cent) in the mix.
 MIX: dict[str, int] = {
@@ -595,6 +602,7 @@ class WrkResult:
     p99_ms: float
     non_2xx: int
     socket_errors: str
+    cpu_us: dict[str, float] = field(default_factory=dict)  # per request, by kind
 
 
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
@@ -652,6 +660,7 @@ def run_wrk(
     ]
     if script is not None:
         command.append(f"--script={script}")
+    before = cpu_seconds_by_kind(CPU_KINDS)
     completed = subprocess.run(
         [*command, url],
         env=env,
@@ -661,7 +670,13 @@ def run_wrk(
     )
     if completed.returncode != 0:
         raise BenchError(f"wrk failed: {completed.stderr}{completed.stdout}")
-    return parse_wrk(completed.stdout)
+    result = parse_wrk(completed.stdout)
+    after = cpu_seconds_by_kind(CPU_KINDS)
+    per_request = {
+        kind: (after[kind] - before[kind]) / max(result.requests, 1) * 1e6
+        for kind in CPU_KINDS
+    }
+    return replace(result, cpu_us=per_request)
 
 
 @dataclass(frozen=True)
@@ -894,6 +909,9 @@ def print_size(result: SizeResult) -> None:
             f"  {'(b)/(a)':<12}{pair.throughput_ratio:>9.2f}x{p50_ratio:>9.2f}x"
             f"{pair.p99_ratio:>9.2f}x"
         )
+        for name, r in (("bare", pair.bare), ("check", pair.check)):
+            spent = ", ".join(f"{kind} {us:,.0f}" for kind, us in r.cpu_us.items())
+            print(f"    CPU µs per {name} request: {spent}")
     print(f"  audit after the runs: {audit_text(result.audit)}")
     targets = (
         (

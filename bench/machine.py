@@ -19,3 +19,21 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def cpu_seconds_by_kind(markers: dict[str, str]) -> dict[str, float]:
+    """CPU seconds (user + system) that live processes have used so far, summed
+    per kind: the first marker found in a process's command line names its kind
+    (Linux /proc; empty elsewhere)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    totals = dict.fromkeys(markers, 0.0)
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError, UnicodeDecodeError):
+            continue  # gone, or not ours to read
+        kind = next((k for k, marker in markers.items() if marker in command), None)
+        if kind is not None:
+            totals[kind] += (int(fields[11]) + int(fields[12])) / tick
+    return totals
