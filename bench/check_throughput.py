@@ -74,7 +74,12 @@ if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
 from bench import check_data as data  # noqa: E402
-from bench.machine import cpu_count, cpu_model, cpu_seconds_by_kind  # noqa: E402
+from bench.machine import (  # noqa: E402
+    cpu_count,
+    cpu_model,
+    cpu_seconds_by_process,
+    cpu_spent,
+)
 from bench.scratch import scratch_database, url_for_database  # noqa: E402
 
 DEFAULT_SERVER_URL = "postgres://postgres@127.0.0.1:5432"
@@ -660,7 +665,7 @@ def run_wrk(
     ]
     if script is not None:
         command.append(f"--script={script}")
-    before = cpu_seconds_by_kind(CPU_KINDS)
+    before = cpu_seconds_by_process(CPU_KINDS)
     completed = subprocess.run(
         [*command, url],
         env=env,
@@ -671,10 +676,9 @@ def run_wrk(
     if completed.returncode != 0:
         raise BenchError(f"wrk failed: {completed.stderr}{completed.stdout}")
     result = parse_wrk(completed.stdout)
-    after = cpu_seconds_by_kind(CPU_KINDS)
+    spent = cpu_spent(before, cpu_seconds_by_process(CPU_KINDS))
     per_request = {
-        kind: (after[kind] - before[kind]) / max(result.requests, 1) * 1e6
-        for kind in CPU_KINDS
+        kind: spent.get(kind, 0.0) / max(result.requests, 1) * 1e6 for kind in CPU_KINDS
     }
     return replace(result, cpu_us=per_request)
 

@@ -21,12 +21,12 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def cpu_seconds_by_kind(markers: dict[str, str]) -> dict[str, float]:
-    """CPU seconds (user + system) that live processes have used so far, summed
-    per kind: the first marker found in a process's command line names its kind
-    (Linux /proc; empty elsewhere)."""
+def cpu_seconds_by_process(markers: dict[str, str]) -> dict[int, tuple[str, float]]:
+    """pid → (kind, CPU seconds used so far) of live processes of the given kinds:
+    the first marker found in a process's command line names its kind (Linux
+    /proc; empty elsewhere)."""
     tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    totals = dict.fromkeys(markers, 0.0)
+    found = {}
     for entry in Path("/proc").glob("[0-9]*"):
         try:
             command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
@@ -35,5 +35,19 @@ def cpu_seconds_by_kind(markers: dict[str, str]) -> dict[str, float]:
             continue  # gone, or not ours to read
         kind = next((k for k, marker in markers.items() if marker in command), None)
         if kind is not None:
-            totals[kind] += (int(fields[11]) + int(fields[12])) / tick
-    return totals
+            found[int(entry.name)] = (kind, (int(fields[11]) + int(fields[12])) / tick)
+    return found
+
+
+def cpu_spent(
+    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]
+) -> dict[str, float]:
+    """CPU seconds per kind between two snapshots, counted per process: one that
+    started in between counts whole; one that ended in between (a database
+    connection closed after its maximum age, say) is missed."""
+    spent: dict[str, float] = {}
+    for pid, (kind, seconds) in after.items():
+        earlier = before.get(pid)
+        start = earlier[1] if earlier is not None and earlier[0] == kind else 0.0
+        spent[kind] = spent.get(kind, 0.0) + max(0.0, seconds - start)
+    return spent
