@@ -46,8 +46,7 @@ from audit.chain import CONTENT_FIELDS
 
 log = logging.getLogger(__name__)
 
-COLUMNS = CONTENT_FIELDS  # a staged event is what its chained event will say
-_COPY_SQL = f"COPY audit_pendingevent ({', '.join(COLUMNS)}) FROM STDIN"
+_COPY_SQL = f"COPY audit_pendingevent ({', '.join(CONTENT_FIELDS)}) FROM STDIN"
 _BACKOFF_SECONDS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
 _EXIT_SECONDS = 10.0
 
@@ -65,7 +64,7 @@ def write_events(events: list[Mapping[str, Any]]) -> None:
         cursor.copy(_COPY_SQL) as copy,
     ):
         for event in events:
-            row = [event[name] for name in COLUMNS]
+            row = [event[name] for name in CONTENT_FIELDS]
             row[-1] = json.dumps(row[-1])
             copy.write_row(row)
 
@@ -79,7 +78,7 @@ class CheckEventBuffer:
         self._events: deque[Mapping[str, Any]] = deque()
         self._cond = threading.Condition()
         self._added = 0  # events ever added
-        self._written = 0  # of those, written (or given up on at exit)
+        self._written = 0  # of those, written
         self._closing = False
         self._flushing = 0  # callers of flush() waiting: write without delay
         self._thread: threading.Thread | None = None
@@ -120,7 +119,8 @@ class CheckEventBuffer:
         if thread is not None:
             thread.join(_EXIT_SECONDS)
         with self._cond:
-            lost = list(self._events) if thread is None or thread.is_alive() else []
+            # Whatever is left: the thread gave up, or is still stuck in a write.
+            lost = list(self._events)
             self._events.clear()
         for event in lost:
             log.error("check audit event not written at exit: %s", _describe(event))
@@ -190,7 +190,7 @@ class CheckEventBuffer:
 
 
 def _describe(event: Mapping[str, Any]) -> str:
-    return json.dumps({name: event[name] for name in COLUMNS}, default=str)
+    return json.dumps({name: event[name] for name in CONTENT_FIELDS}, default=str)
 
 
 _buffer: CheckEventBuffer | None = None
