@@ -71,9 +71,10 @@ class HitCounter:
         self._windows: dict[tuple[str, str], _Window] = {}
         self._lock = threading.Lock()
 
-    def hit(self, scope: str, client: str, *, limit: int, period: int) -> int:
+    def hit(
+        self, scope: str, client: str, *, limit: int, period: int, now: float
+    ) -> int:
         """This window's hits so far, this one included (as far as is known)."""
-        now = time.time()
         prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
         key = f"{prefix}throttle:{scope}:{client}:{int(now // period)}"
         with self._lock:
@@ -110,10 +111,11 @@ class OrganizationRateThrottle(BaseThrottle):
         if rate is None or not isinstance(request.user, OrganizationPrincipal):
             return True
         limit, period = parse_rate(rate)
+        now = time.time()
         count = _counter.hit(
-            scope, request.user.organization.code, limit=limit, period=period
+            scope, request.user.organization.code, limit=limit, period=period, now=now
         )
-        self.retry_after = max(1, int(period - time.time() % period) + 1)
+        self.retry_after = max(1, int(period - now % period) + 1)
         return count <= limit
 
     def wait(self) -> float:

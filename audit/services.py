@@ -21,7 +21,7 @@ from audit.chain import (
 from audit.integrity import ChainVerification
 from audit.models import AuditEvent, PendingEvent
 from audit.selectors import EventFilters
-from audit.staging import check_event_buffer, write_events
+from audit.staging import check_event_buffer
 from audit.verification import verify_chain
 
 __all__ = [
@@ -76,9 +76,10 @@ def _content(
     }
 
 
-def _chained(content: dict[str, Any], sequence: int, prev_hash: str) -> AuditEvent:
+def _chained(content: dict[str, Any], sequence: int, prev_hash: str) -> dict[str, Any]:
+    """An event's stored fields (`STORED_FIELDS`) at `sequence`, after `prev_hash`."""
     fields = {"sequence": sequence, **content, "prev_hash": prev_hash}
-    return AuditEvent(**fields, hash=event_hash(**fields))
+    return {**fields, "hash": event_hash(**fields)}
 
 
 def _head() -> tuple[int, str]:
@@ -113,7 +114,7 @@ def record_event(
     )
     _lock_head()
     sequence, prev_hash = _head()
-    event = _chained(content, sequence + 1, prev_hash)
+    event = AuditEvent(**_chained(content, sequence + 1, prev_hash))
     event.save(force_insert=True)
     return event
 
@@ -147,8 +148,6 @@ def stage_event(
     buffer = check_event_buffer()
     if buffer is not None:
         buffer.add(content)
-    elif connection.vendor == "postgresql":
-        write_events([content])
     else:
         PendingEvent.objects.create(**content)
     return content["event_id"]
@@ -205,14 +204,14 @@ def seal_pending_events(*, batch_size: int = 2000, max_batches: int = 100) -> in
             events = []
             for _, content in batch:
                 sequence += 1
-                payload = content["payload"]
-                if isinstance(payload, str):  # jsonb text, as stored
-                    content["payload"] = parse_json(payload)
-                fields = {"sequence": sequence, **content, "prev_hash": prev_hash}
-                prev_hash = event_hash(**fields)
-                if isinstance(payload, str):
-                    fields["payload"] = payload
-                events.append({**fields, "hash": prev_hash})
+                stored = content["payload"]
+                if isinstance(stored, str):  # jsonb text: hashed parsed, kept as is
+                    content["payload"] = parse_json(stored)
+                event = _chained(content, sequence, prev_hash)
+                prev_hash = event["hash"]
+                if isinstance(stored, str):
+                    event["payload"] = stored
+                events.append(event)
             _append(events)
             PendingEvent.objects.filter(pk__in=[pk for pk, _ in batch]).delete()
         sealed += len(batch)

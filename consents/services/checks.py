@@ -108,6 +108,35 @@ class Credential:
     scope: str
 
 
+class _Row(NamedTuple):
+    """One row of `_DECISION_SQL`, in its column order."""
+
+    caller_status: str
+    token_scope: str | None
+    token_expires: datetime | None
+    counterparty_status: str | None
+    pseudonym: str | None
+    id: UUID | None  # the candidate consent's; None when nothing matched
+    status: str | None
+    starts_at: datetime | None
+    expires_at: datetime | None
+    granted_at: datetime | None
+    data_from: date | None
+    data_to: date | None
+    max_uses_per_day: int | None
+    scope_codes: list[str] | None
+    holder_codes: list[str] | None
+    recipient_id: int | None
+    recipient_code: str | None
+    recipient_status: str | None
+
+
+class _Candidacy(NamedTuple):
+    consent: Candidate
+    recipient_id: int
+    recipient_status: str
+
+
 class _Facts(NamedTuple):
     """What `_DECISION_SQL` says about the caller, the person and the candidates."""
 
@@ -116,23 +145,26 @@ class _Facts(NamedTuple):
     token_expires: datetime | None
     counterparty_status: str | None
     pseudonym: str | None
-    candidates: list[tuple[Candidate, int, str]]  # consent, recipient id and status
+    candidates: list[_Candidacy]
 
 
-def _typed(row: Sequence[Any]) -> list[Any]:
+def _typed(row: Sequence[Any]) -> _Row:
     """psycopg returns native values except jsonb (text under Django); SQLite
     returns naive datetimes, and text for ids and dates."""
-    values = list(row)
+    typed = _Row(*row)
     if connection.vendor != "postgresql":
-        for i in (2, 7, 8, 9):
-            values[i] = _aware(values[i])
-        values[5] = UUID(values[5]) if isinstance(values[5], str) else values[5]
-        for i in (10, 11):
-            if isinstance(values[i], str):
-                values[i] = date.fromisoformat(values[i])
-    for i in (13, 14):
-        values[i] = json.loads(values[i]) if values[i] is not None else None
-    return values
+        typed = typed._replace(
+            token_expires=_aware(typed.token_expires),
+            starts_at=_aware(typed.starts_at),
+            expires_at=_aware(typed.expires_at),
+            granted_at=_aware(typed.granted_at),
+            id=UUID(typed.id) if isinstance(typed.id, str) else typed.id,
+            data_from=_date(typed.data_from),
+            data_to=_date(typed.data_to),
+        )
+    return typed._replace(
+        scope_codes=_json(typed.scope_codes), holder_codes=_json(typed.holder_codes)
+    )
 
 
 def _aware(value: datetime | str | None) -> datetime | None:
@@ -141,6 +173,14 @@ def _aware(value: datetime | str | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value
+
+
+def _date(value: date | str | None) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _json(value: str | None) -> Any:
+    return json.loads(value) if value is not None else None
 
 
 def _facts(
@@ -163,29 +203,36 @@ def _facts(
         rows = [_typed(row) for row in cursor.fetchall()]
     if not rows:
         raise NotFoundError("no such organization")
-    first = rows[0]
     candidates = [
-        (
+        _Candidacy(
             Candidate(
-                id=row[5],
-                status=row[6],
-                starts_at=row[7],
-                expires_at=row[8],
-                granted_at=row[9],
-                data_from=row[10],
-                data_to=row[11],
-                max_uses_per_day=row[12],
-                scopes=frozenset(row[13]),
-                holders=frozenset(row[14]),
-                recipient=row[16],
+                id=row.id,
+                status=row.status,
+                starts_at=row.starts_at,
+                expires_at=row.expires_at,
+                granted_at=row.granted_at,
+                data_from=row.data_from,
+                data_to=row.data_to,
+                max_uses_per_day=row.max_uses_per_day,
+                scopes=frozenset(row.scope_codes),
+                holders=frozenset(row.holder_codes),
+                recipient=row.recipient_code,
             ),
-            row[15],
-            row[17],
+            row.recipient_id,
+            row.recipient_status,
         )
         for row in rows
-        if row[5] is not None
+        if row.id is not None
     ]
-    return _Facts(*first[:5], candidates)
+    first = rows[0]
+    return _Facts(
+        caller_status=first.caller_status,
+        token_scope=first.token_scope,
+        token_expires=first.token_expires,
+        counterparty_status=first.counterparty_status,
+        pseudonym=first.pseudonym,
+        candidates=candidates,
+    )
 
 
 def _confirm_token(facts: _Facts, credential: Credential, *, now: datetime) -> None:
@@ -227,24 +274,22 @@ def _decide(
         )
     outcomes = [
         evaluate(
-            candidate,
+            entry.consent,
             now=now,
-            holder=counterparty if recipient_id == caller.pk else caller.code,
+            holder=counterparty if entry.recipient_id == caller.pk else caller.code,
             scopes=scopes,
             sensitive=snapshot.sensitive,
             data_from=data_from,
             data_to=data_to,
         )
-        for candidate, recipient_id, _ in facts.candidates
+        for entry in facts.candidates
     ]
     best = best_outcome(outcomes)
     consent = best.candidate
-    _, recipient_id, recipient_status = next(
-        entry for entry in facts.candidates if entry[0] is consent
-    )
-    caller_is_recipient = recipient_id == caller.pk
+    chosen = next(entry for entry in facts.candidates if entry.consent is consent)
+    caller_is_recipient = chosen.recipient_id == caller.pk
     other_status = (
-        facts.counterparty_status if caller_is_recipient else recipient_status
+        facts.counterparty_status if caller_is_recipient else chosen.recipient_status
     )
     reason = best.reason
     if counterparty and other_status != Organization.Status.ACTIVE:
