@@ -83,8 +83,8 @@ class OrganizationAuthentication(BaseAuthentication):
         view = request.parser_context.get("view")
         if not getattr(view, "reconfirms_token", False):
             return self.resolve(checksum)
-        remembered = _RESOLVED.get(checksum)
-        if remembered is not None and remembered[1].expires > timezone.now():
+        remembered = self.remembered(checksum)
+        if remembered is not None:
             return remembered
         resolved = self.resolve(checksum)
         with _RESOLVED_LOCK:
@@ -92,6 +92,14 @@ class OrganizationAuthentication(BaseAuthentication):
             while len(_RESOLVED) > self.max_remembered:
                 _RESOLVED.pop(next(iter(_RESOLVED)))
         return resolved
+
+    @staticmethod
+    def remembered(checksum: str) -> tuple[OrganizationPrincipal, AccessToken] | None:
+        """What this process resolved the token to, while it has not expired."""
+        remembered = _RESOLVED.get(checksum)
+        if remembered is not None and remembered[1].expires > timezone.now():
+            return remembered
+        return None
 
     @staticmethod
     def forget(checksum: str) -> None:

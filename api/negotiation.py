@@ -13,8 +13,10 @@ from rest_framework.exceptions import ParseError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.settings import api_settings
 
-_JSON = "application/json"
-_ANY_JSON = frozenset({"*/*", _JSON, "application/json; charset=utf-8"})
+JSON = "application/json"
+ANY_JSON = frozenset({"*/*", JSON, "application/json; charset=utf-8"})
+# Content types of a body that JSONParser decodes as UTF-8 JSON, as clients send them.
+JSON_BODY = frozenset({JSON, "application/json; charset=utf-8"})
 
 
 class JSONParser(parsers.JSONParser):
@@ -32,15 +34,15 @@ class JSONFirstNegotiation(DefaultContentNegotiation):
     def select_renderer(self, request, renderers, format_suffix=None):
         accept = request.META.get("HTTP_ACCEPT", "*/*")
         if (
-            accept in _ANY_JSON
+            accept in ANY_JSON
             and not format_suffix
-            and renderers[0].media_type == _JSON
+            and renderers[0].media_type == JSON
             and api_settings.URL_FORMAT_OVERRIDE not in request.query_params
         ):
-            return renderers[0], _JSON
+            return renderers[0], JSON
         return super().select_renderer(request, renderers, format_suffix)
 
     def select_parser(self, request, parsers):
-        if request.content_type == _JSON and parsers[0].media_type == _JSON:
+        if request.content_type == JSON and parsers[0].media_type == JSON:
             return parsers[0]
         return super().select_parser(request, parsers)

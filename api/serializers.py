@@ -120,12 +120,9 @@ def _plain(value: Any, max_length: int) -> bool:
 _CHECK_FIELDS = frozenset(CheckInputSerializer().fields)
 
 
-def valid_check_input(data: Any) -> dict[str, Any]:
-    """What CheckInputSerializer returns, without it for the common body.
-
-    The check's hot path: a body of plain codes, without dates, is taken as it
-    is; anything else, and every error, goes through the serializer itself.
-    """
+def plain_check_input(data: Any) -> dict[str, Any] | None:
+    """What CheckInputSerializer returns for the common body (plain codes, no
+    dates), taken as it is; None for any other body."""
     if type(data) is dict and data.keys() <= _CHECK_FIELDS:
         scopes = data.get("scopes")
         if (
@@ -139,7 +136,14 @@ def valid_check_input(data: Any) -> dict[str, Any]:
             and "data_to" not in data
         ):
             return dict(data)
-    return CheckInputSerializer().run_validation(data)
+    return None
+
+
+def valid_check_input(data: Any) -> dict[str, Any]:
+    """What CheckInputSerializer returns, without it for the common body; any
+    other body, and every error, goes through the serializer itself."""
+    plain = plain_check_input(data)
+    return plain if plain is not None else CheckInputSerializer().run_validation(data)
 
 
 class TransferInputSerializer(StrictInputSerializer):

@@ -102,21 +102,27 @@ class HitCounter:
 _counter = HitCounter()
 
 
+def admit(scope: str | None, client: str) -> int | None:
+    """Count one call of `client` on the rate of `scope` (check, write): None when
+    it is within the limit, else the seconds until the window ends."""
+    rate = api_settings.DEFAULT_THROTTLE_RATES.get(scope) if scope else None
+    if rate is None:
+        return None
+    limit, period = parse_rate(rate)
+    now = time.time()
+    count = _counter.hit(scope, client, limit=limit, period=period, now=now)
+    return None if count <= limit else max(1, int(period - now % period) + 1)
+
+
 class OrganizationRateThrottle(BaseThrottle):
-    """The rate of the view's `throttle_scope` (check, write), per organization."""
+    """The rate of the view's `throttle_scope`, per organization."""
 
     def allow_request(self, request, view) -> bool:
-        scope = getattr(view, "throttle_scope", None)
-        rate = api_settings.DEFAULT_THROTTLE_RATES.get(scope) if scope else None
-        if rate is None or not isinstance(request.user, OrganizationPrincipal):
+        if not isinstance(request.user, OrganizationPrincipal):
             return True
-        limit, period = parse_rate(rate)
-        now = time.time()
-        count = _counter.hit(
-            scope, request.user.organization.code, limit=limit, period=period, now=now
-        )
-        self.retry_after = max(1, int(period - now % period) + 1)
-        return count <= limit
+        scope = getattr(view, "throttle_scope", None)
+        self.retry_after = admit(scope, request.user.organization.code)
+        return self.retry_after is None
 
-    def wait(self) -> float:
+    def wait(self) -> float | None:
         return self.retry_after

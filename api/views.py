@@ -11,26 +11,21 @@ from uuid import UUID
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
+from api import checking
 from api import serializers as s
-from api.authentication import (
-    OrganizationAuthentication,
-    OrganizationSuspended,
-    PersonAuthentication,
-)
+from api.authentication import OrganizationAuthentication, PersonAuthentication
 from api.pagination import NewestFirstPagination
 from api.permissions import ORGANIZATION_SCOPED, PERSON_SCOPED
 from audit.actors import Actor
 from consents import selectors, services
-from consents.errors import CredentialRejectedError, OrganizationSuspendedError
 from consents.models import Consent, DataSubject, Organization, Scope
-from consents.receipts import decision_from_transfer_token, transfer_token
-from consents.services.checks import Credential
+from consents.receipts import decision_from_transfer_token
 
 
 @cache
@@ -269,34 +264,17 @@ class CheckView(OrganizationView):
     required_scopes = ["consents:check"]
     throttle_scope = "check"
 
+    def dispatch(self, request, *args, **kwargs):
+        return checking.fast_answer(self, request) or super().dispatch(
+            request, *args, **kwargs
+        )
+
     @extend_schema(request=s.CheckInputSerializer, responses=s.CheckOutputSerializer)
     def post(self, request: Request) -> Response:
         """May the caller process this data? Denials are answers, not errors."""
         data = s.valid_check_input(request.data)
-        scopes = sorted(set(data["scopes"]))
-        checksum = request.auth.token_checksum
-        try:
-            decision = services.check_consent(
-                caller=self.organization,
-                subject_ref=data["subject_ref"],
-                purpose_code=data["purpose"],
-                scope_codes=scopes,
-                counterparty=data.get("counterparty"),
-                data_from=data.get("data_from"),
-                data_to=data.get("data_to"),
-                credential=Credential(checksum, *self.required_scopes),
-            )
-        except (CredentialRejectedError, OrganizationSuspendedError) as refused:
-            OrganizationAuthentication.forget(checksum)
-            if isinstance(refused, OrganizationSuspendedError):
-                raise OrganizationSuspended() from refused
-            raise AuthenticationFailed(refused.message) from refused
-        token = (
-            transfer_token(decision, purpose=data["purpose"], scopes=scopes)
-            if decision.allowed
-            else None
-        )
-        return Response(s.check_answer(decision, token))
+        body = checking.answer(self.organization, data, request.auth.token_checksum)
+        return Response(body)
 
 
 class TransferCreateView(OrganizationView):
