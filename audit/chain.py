@@ -154,16 +154,30 @@ def event_hash(**fields: Any) -> str:
 
 def check_payload(value: Any, path: str = "payload") -> None:
     """Payloads hold only values that survive every database's JSON round trip."""
+    problem = _payload_problem(value)
+    if problem is not None:
+        where, message = problem
+        raise TypeError(f"{path}{where} {message}")
+
+
+def _payload_problem(value: Any) -> tuple[str, str] | None:
+    """Where in `value` (a path suffix) the first unfit value is, and what it is.
+
+    Paths are built only for a problem: checks run on every audited call."""
     if value is None or isinstance(value, bool | int | str):
-        return
+        return None
     if isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            check_payload(item, f"{path}[{index}]")
-        return
+            problem = _payload_problem(item)
+            if problem is not None:
+                return f"[{index}]{problem[0]}", problem[1]
+        return None
     if isinstance(value, Mapping):
         for key, item in value.items():
             if not isinstance(key, str):
-                raise TypeError(f"{path} has a non-string key {key!r}")
-            check_payload(item, f"{path}.{key}")
-        return
-    raise TypeError(f"{path} holds {type(value).__name__}; use str, int, bool or None")
+                return "", f"has a non-string key {key!r}"
+            problem = _payload_problem(item)
+            if problem is not None:
+                return f".{key}{problem[0]}", problem[1]
+        return None
+    return "", f"holds {type(value).__name__}; use str, int, bool or None"

@@ -90,10 +90,15 @@ def sign_jws(
     the signature (RFC 7515, appendix F).
     """
     key = signing_keys()[0]
-    header = b64url(canonical_json({"alg": "EdDSA", "kid": key.kid, "typ": typ}))
+    header = _header(key.kid, typ)
     payload = b64url(canonical_json(claims))
     signature = key.private.sign(f"{header}.{payload}".encode("ascii"))
     return f"{header}.{'' if detached else payload}.{b64url(signature)}"
+
+
+@cache
+def _header(kid: str, typ: str) -> str:
+    return b64url(canonical_json({"alg": "EdDSA", "kid": kid, "typ": typ}))
 
 
 def verify_jws(token: str, keyset: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -6,13 +6,13 @@ with its frozen terms, the counterparty's status); its audit event is staged in
 memory and written in batches (`audit.staging`).
 """
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 from uuid import UUID
 
+import orjson
 from django.db import connection
 from django.utils import timezone
 
@@ -32,6 +32,7 @@ from consents.errors import (
     OrganizationSuspendedError,
     ValidationError,
 )
+from consents.hot_queries import fetch_all
 from consents.models import Organization
 from consents.selectors import uses_today
 from consents.services.lifecycle import validate_window
@@ -148,11 +149,11 @@ class _Facts(NamedTuple):
     candidates: list[_Candidacy]
 
 
-def _typed(row: Sequence[Any]) -> _Row:
-    """psycopg returns native values except jsonb (text under Django); SQLite
+def _typed(row: Sequence[Any], native: bool) -> _Row:
+    """psycopg returns `native` values except jsonb (text under Django); SQLite
     returns naive datetimes, and text for ids and dates."""
     typed = _Row(*row)
-    if connection.vendor != "postgresql":
+    if not native:
         typed = typed._replace(
             token_expires=_aware(typed.token_expires),
             starts_at=_aware(typed.starts_at),
@@ -180,7 +181,7 @@ def _date(value: date | str | None) -> date | None:
 
 
 def _json(value: str | None) -> Any:
-    return json.loads(value) if value is not None else None
+    return orjson.loads(value) if value is not None else None
 
 
 def _facts(
@@ -198,9 +199,8 @@ def _facts(
         purpose,
         caller.pk,
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(_DECISION_SQL, params)
-        rows = [_typed(row) for row in cursor.fetchall()]
+    native = connection.vendor == "postgresql"
+    rows = [_typed(row, native) for row in fetch_all(_DECISION_SQL, params)]
     if not rows:
         raise NotFoundError("no such organization")
     candidates = [

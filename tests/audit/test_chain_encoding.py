@@ -5,6 +5,8 @@ import random
 from datetime import UTC, datetime
 from uuid import uuid4
 
+import pytest
+
 from audit import chain
 
 _STDLIB = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -91,3 +93,18 @@ def test_stored_document_reads_every_stored_field_by_its_position():
         expected = {"of": "payload"} if name == "payload" else values[name]
         assert document[name] == expected, name
     assert set(document) == {*chain.STORED_FIELDS, "v"}
+
+
+def test_payload_check_names_the_first_unfit_value_by_its_path():
+    fine = {"a": [1, "x", None, True, {"b": ("c",)}], "d": {}}
+    chain.check_payload(fine)
+    cases = [
+        ({"a": [1, {"b": 1.5}]}, "payload.a[1].b holds float; use str, int, bool"),
+        ({"when": datetime(2026, 1, 1, tzinfo=UTC)}, "payload.when holds datetime"),
+        ({"a": {1: "x"}}, "payload.a has a non-string key 1"),
+        ([uuid4()], "payload[0] holds UUID"),
+    ]
+    for value, message in cases:
+        with pytest.raises(TypeError) as raised:
+            chain.check_payload(value)
+        assert str(raised.value).startswith(message), str(raised.value)
