@@ -33,6 +33,7 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.db import (
     DatabaseError,
@@ -65,7 +66,7 @@ def write_events(events: list[Mapping[str, Any]]) -> None:
     ):
         for event in events:
             row = [event[name] for name in CONTENT_FIELDS]
-            row[-1] = json.dumps(row[-1])
+            row[-1] = orjson.dumps(row[-1]).decode()
             copy.write_row(row)
 
 

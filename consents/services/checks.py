@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from audit.actors import Actor
 from audit.services import stage_event
+from cmp.hot_queries import fetch_all
 from consents.catalog_cache import CatalogSnapshot, catalog
 from consents.decisions import (
     Candidate,
@@ -32,7 +33,6 @@ from consents.errors import (
     OrganizationSuspendedError,
     ValidationError,
 )
-from consents.hot_queries import fetch_all
 from consents.models import Organization
 from consents.selectors import uses_today
 from consents.services.lifecycle import validate_window

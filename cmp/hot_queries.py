@@ -1,12 +1,13 @@
-"""Hot read-only statements on PostgreSQL through a plain psycopg cursor.
+"""Hot statements that return rows, on PostgreSQL through a plain psycopg cursor.
 
-The check's decision query runs on every check. Around its round trip, Django's
-cursor wrapper and its pure-Python `timestamptz` loader cost about as much client
-CPU as psycopg's own work (`bench/check_throughput.py`). Here each thread keeps
-one psycopg cursor per connection that loads `timestamptz` with psycopg's C
-loader: aware datetimes in the session's time zone, which Django sets to UTC, as
-its own loader gives. Django's checks before a cursor (thread sharing, a broken
-transaction, the health check) and its error translation still apply.
+The check's decision query runs on every check, and the sealer claims every
+staged event. Around their round trips, Django's cursor wrapper and its
+pure-Python `timestamptz` loader cost about as much client CPU as psycopg's own
+work (`bench/check_throughput.py`). Here each thread keeps one psycopg cursor per
+connection that loads `timestamptz` with psycopg's C loader: aware datetimes in
+the session's time zone, which Django sets to UTC, as its own loader gives.
+Django's checks before a cursor (thread sharing, a broken transaction, the
+health check) and its error translation still apply.
 
 Whenever Django logs or wraps queries (DEBUG, `assertNumQueries`,
 `connection.execute_wrapper`), and on other databases, the statement goes through
@@ -24,7 +25,7 @@ _local = threading.local()
 
 
 def fetch_all(sql: str, params: Sequence[Any]) -> list[tuple]:
-    """The rows of one read-only statement, on the default connection."""
+    """The rows of one statement, on the default connection."""
     db = connections[DEFAULT_DB_ALIAS]  # one lookup: the proxy costs one per use
     if db.vendor != "postgresql" or db.queries_logged or db.execute_wrappers:
         with db.cursor() as cursor:

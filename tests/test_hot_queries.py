@@ -1,4 +1,4 @@
-"""`consents.hot_queries.fetch_all`: the same rows as Django's cursor, the same
+"""`cmp.hot_queries.fetch_all`: the same rows as Django's cursor, the same
 errors, a fresh cursor after a reconnect, and visible whenever Django counts."""
 
 import threading
@@ -15,7 +15,7 @@ from django.db import (
 from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
-from consents import hot_queries
+from cmp import hot_queries
 from tests.conftest import requires_postgres
 
 SQL = """
