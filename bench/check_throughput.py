@@ -32,7 +32,7 @@ missing).
 Run from the project root, with wrk installed (`apt-get install -y wrk`):
 
     .venv/bin/python bench/check_throughput.py [--consents 10000,1000000]
-        [--duration 20] [--rounds 3] [--connections 16] [--workers N]
+        [--duration 20] [--rounds 5] [--connections 16] [--workers N]
         [--worker-class sync|gthread] [--threads 4] [--wrk-threads N]
         [--background celery|none] [--bodies 5000] [--seed 2026]
         [--database-url postgres://postgres@127.0.0.1:5432]
@@ -150,9 +150,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--rounds",
         type=int,
-        default=3,
+        default=5,
         help="alternating bare/check rounds per size; the median round is "
-        "reported (default 3)",
+        "reported (default 5)",
     )
     parser.add_argument(
         "--wrk-threads",
