@@ -608,6 +608,10 @@ class WrkResult:
     non_2xx: int
     socket_errors: str
     cpu_us: dict[str, float] = field(default_factory=dict)  # per request, by kind
+    # PostgreSQL blocks not in its shared buffers, read from the OS (its page
+    # cache or the disk), per request; and the share found in shared buffers.
+    blocks_read: float = 0.0
+    buffer_hit_ratio: float | None = None
 
 
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
@@ -653,7 +657,12 @@ class Load:
 
 
 def run_wrk(
-    load: Load, url: str, seconds: int, script: Path | None, env: dict[str, str]
+    load: Load,
+    url: str,
+    seconds: int,
+    script: Path | None,
+    env: dict[str, str],
+    database_url: str,
 ) -> WrkResult:
     command = [
         load.wrk,
@@ -666,6 +675,7 @@ def run_wrk(
     if script is not None:
         command.append(f"--script={script}")
     before = cpu_seconds_by_process(CPU_KINDS)
+    blocks_before = block_counts(database_url)
     completed = subprocess.run(
         [*command, url],
         env=env,
@@ -680,7 +690,29 @@ def run_wrk(
     per_request = {
         kind: spent.get(kind, 0.0) / max(result.requests, 1) * 1e6 for kind in CPU_KINDS
     }
-    return replace(result, cpu_us=per_request)
+    read, hit = (
+        after - earlier
+        for after, earlier in zip(
+            block_counts(database_url), blocks_before, strict=True
+        )
+    )
+    return replace(
+        result,
+        cpu_us=per_request,
+        blocks_read=read / max(result.requests, 1),
+        buffer_hit_ratio=hit / (hit + read) if hit + read else None,
+    )
+
+
+def block_counts(database_url: str) -> tuple[int, int]:
+    """Blocks the database read from the OS and found in shared buffers so far
+    (as the server backends last reported them: within about a second)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT blks_read, blks_hit FROM pg_stat_database"
+            " WHERE datname = current_database()"
+        ).fetchone()
+    return int(row[0]), int(row[1])
 
 
 @dataclass(frozen=True)
@@ -700,7 +732,12 @@ class Round:
 
 
 def measure_rounds(
-    load: Load, base_url: str, seconds: int, rounds: int, env: dict[str, str]
+    load: Load,
+    base_url: str,
+    seconds: int,
+    rounds: int,
+    env: dict[str, str],
+    database_url: str,
 ) -> list[Round]:
     """Warm both up (not counted), then alternate bare and check runs.
 
@@ -709,12 +746,12 @@ def measure_rounds(
     pairs is steadier than any single pair.
     """
     bare_url, check_url = base_url + BARE_PATH, base_url + CHECK_PATH
-    run_wrk(load, bare_url, WARMUP_SECONDS, None, env)
-    run_wrk(load, check_url, WARMUP_SECONDS, LUA_SCRIPT, env)
+    run_wrk(load, bare_url, WARMUP_SECONDS, None, env, database_url)
+    run_wrk(load, check_url, WARMUP_SECONDS, LUA_SCRIPT, env, database_url)
     return [
         Round(
-            bare=run_wrk(load, bare_url, seconds, None, env),
-            check=run_wrk(load, check_url, seconds, LUA_SCRIPT, env),
+            bare=run_wrk(load, bare_url, seconds, None, env, database_url),
+            check=run_wrk(load, check_url, seconds, LUA_SCRIPT, env, database_url),
         )
         for _ in range(rounds)
     ]
@@ -787,7 +824,7 @@ def run_size(
                 print(f"   {verified} sample checks answered as expected; measuring")
                 sys.stdout.flush()
                 rounds = measure_rounds(
-                    load, base_url, args.duration, args.rounds, wrk_env
+                    load, base_url, args.duration, args.rounds, wrk_env, database_url
                 )
                 if sealing:
                     backlog = wait_for_seal(database_url)
@@ -916,6 +953,12 @@ def print_size(result: SizeResult) -> None:
         for name, r in (("bare", pair.bare), ("check", pair.check)):
             spent = ", ".join(f"{kind} {us:,.0f}" for kind, us in r.cpu_us.items())
             print(f"    CPU µs per {name} request: {spent}")
+        if pair.check.buffer_hit_ratio is not None:
+            print(
+                f"    PostgreSQL per check: {pair.check.blocks_read:.2f} blocks read"
+                f" from the OS, {pair.check.buffer_hit_ratio:.1%} of blocks found"
+                " in shared buffers"
+            )
     print(f"  audit after the runs: {audit_text(result.audit)}")
     targets = (
         (

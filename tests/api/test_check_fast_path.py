@@ -8,6 +8,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from api import checking
+from audit.models import PendingEvent
+from audit.selectors import find_event
 from consents import services
 from consents.receipts import decision_from_transfer_token
 from tests.api.conftest import OrgClient, record_consent
@@ -172,3 +174,18 @@ def test_revoked_token_and_suspended_organization_match_drf(moneylog, caller, ta
     assert taken[-3:] == [False, True, False]
     assert suspended == again and suspended[0] == 403
     assert suspended[2]["error"]["code"] == "organization_suspended"
+
+
+def test_each_fast_answer_is_audited_once(caller, taken):
+    before = PendingEvent.objects.filter(action="consent.checked").count()
+    answers = [caller.post(PATH, body, format="json").json() for body in CASES.values()]
+    assert all(taken) and len(taken) == len(CASES)
+    decided = [answer for answer in answers if "decision_id" in answer]
+    assert len(decided) == 6  # the other three are 400s: nothing was decided
+    for answer in decided:
+        event = find_event(uuid.UUID(answer["decision_id"]), action="consent.checked")
+        assert event is not None and event.recipient == "moneylog"
+        assert event.payload["allowed"] is answer["allowed"]
+        assert event.payload["reason"] == answer["reason"]
+    after = PendingEvent.objects.filter(action="consent.checked").count()
+    assert after - before == len(decided)
