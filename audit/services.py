@@ -21,7 +21,7 @@ from audit.chain import (
 from audit.integrity import ChainVerification
 from audit.models import AuditEvent, PendingEvent
 from audit.selectors import EventFilters
-from audit.staging import check_event_buffer
+from audit.staging import check_event_buffer, copy_rows
 from audit.verification import verify_chain
 from cmp.hot_queries import fetch_all
 
@@ -181,13 +181,9 @@ def _append(events: list[dict[str, Any]]) -> None:
     if connection.vendor != "postgresql":
         AuditEvent.objects.bulk_create(AuditEvent(**event) for event in events)
         return
-    with (
-        connection.wrap_database_errors,
-        connection.cursor() as cursor,
-        cursor.copy(_APPEND_SQL) as copy,
-    ):
-        for event in events:
-            copy.write_row([event[name] for name in STORED_FIELDS])
+    copy_rows(
+        _APPEND_SQL, ([event[name] for name in STORED_FIELDS] for event in events)
+    )
 
 
 def _unstage(ids: list[int]) -> None:

@@ -32,7 +32,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -58,18 +58,27 @@ class AuditBacklogError(OperationalError):
     """Too many check events wait to be written: answer no more checks for now."""
 
 
-def write_events(events: list[Mapping[str, Any]]) -> None:
-    """Stage `events` with one COPY, a statement of its own (PostgreSQL)."""
+def copy_rows(statement: str, rows: Iterable[Sequence[Any]]) -> None:
+    """Write `rows` with one `COPY ... FROM STDIN` (PostgreSQL)."""
     # Django does not wrap COPY: its errors would come out as psycopg's own.
     with (
         connection.wrap_database_errors,
         connection.cursor() as cursor,
-        cursor.copy(_COPY_SQL) as copy,
+        cursor.copy(statement) as copy,
     ):
-        for event in events:
-            row = [event[name] for name in CONTENT_FIELDS]
-            row[-1] = orjson.dumps(row[-1]).decode()
+        for row in rows:
             copy.write_row(row)
+
+
+def write_events(events: list[Mapping[str, Any]]) -> None:
+    """Stage `events` with one COPY, a statement of its own (PostgreSQL)."""
+    copy_rows(_COPY_SQL, (_staged_row(event) for event in events))
+
+
+def _staged_row(event: Mapping[str, Any]) -> list[Any]:
+    row = [event[name] for name in CONTENT_FIELDS]
+    row[-1] = orjson.dumps(row[-1]).decode()  # the payload, as jsonb text
+    return row
 
 
 class CheckEventBuffer:
