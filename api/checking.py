@@ -41,7 +41,9 @@ from consents.services.checks import Credential
 MAX_FAST_BODY = 16 * 1024
 
 
-def answer(organization: Organization, data: dict[str, Any], checksum: str) -> dict:
+def answer(
+    organization: Organization, data: dict[str, Any], credential: Credential
+) -> dict:
     """Decide, audit and answer a valid check; a refused token raises DRF's 401/403."""
     scopes = sorted(set(data["scopes"]))
     try:
@@ -53,10 +55,10 @@ def answer(organization: Organization, data: dict[str, Any], checksum: str) -> d
             counterparty=data.get("counterparty"),
             data_from=data.get("data_from"),
             data_to=data.get("data_to"),
-            credential=Credential(checksum, "consents:check"),
+            credential=credential,
         )
     except (CredentialRejectedError, OrganizationSuspendedError) as refused:
-        OrganizationAuthentication.forget(checksum)
+        OrganizationAuthentication.forget(credential.checksum)
         if isinstance(refused, OrganizationSuspendedError):
             raise OrganizationSuspended() from refused
         raise AuthenticationFailed(refused.message) from refused
@@ -94,7 +96,7 @@ def fast_answer(view: APIView, request: HttpRequest) -> HttpResponse | None:
         wait = admit(view.throttle_scope, organization.code)
         if wait is not None:
             raise Throttled(wait)
-        body = answer(organization, data, checksum)
+        body = answer(organization, data, Credential(checksum, *view.required_scopes))
     except Exception as exc:
         return _drf_error(view, request, exc)
     response = HttpResponse(orjson.dumps(body), content_type=JSON)

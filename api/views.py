@@ -26,6 +26,7 @@ from audit.actors import Actor
 from consents import selectors, services
 from consents.models import Consent, DataSubject, Organization, Scope
 from consents.receipts import decision_from_transfer_token
+from consents.services.checks import Credential
 
 
 @cache
@@ -273,7 +274,8 @@ class CheckView(OrganizationView):
     def post(self, request: Request) -> Response:
         """May the caller process this data? Denials are answers, not errors."""
         data = s.valid_check_input(request.data)
-        body = checking.answer(self.organization, data, request.auth.token_checksum)
+        credential = Credential(request.auth.token_checksum, *self.required_scopes)
+        body = checking.answer(self.organization, data, credential)
         return Response(body)
 
 
