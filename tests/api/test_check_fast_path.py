@@ -152,8 +152,12 @@ def test_throttled_check_matches_drf(catalog, settings, taken, drf_only):
         assert [r.status_code for r in answers] == [200, 200, 429]
         refused.append(_seen(answers[2]))
     assert taken == [False, True, True]
-    for _, headers, _ in refused:  # the window's end moves with the clock
-        assert int(headers.pop("Retry-After")) > 0
+    for _, headers, body in refused:  # the window's end moves with the clock
+        wait = headers.pop("Retry-After")
+        assert int(wait) > 0
+        error = body["error"]
+        assert f" {wait} " in error["message"]  # the message names the same wait
+        error["message"] = error["message"].replace(f" {wait} ", " <wait> ")
     assert refused[0] == refused[1]
 
 
