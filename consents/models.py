@@ -122,6 +122,9 @@ class SubjectReference(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        # On PostgreSQL, migration 0006 makes this constraint's index carry
+        # `subject_id` (and adds one carrying the pseudonym on DataSubject), so a
+        # check reads the person from indexes alone.
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "reference"], name="subjectref_unique_ref"
