@@ -2,6 +2,7 @@
 
 import base64
 import json
+from datetime import datetime
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -127,4 +128,7 @@ def test_receipt_is_signed_and_describes_the_consent(moneylog):
     assert receipt["consent_id"] == consent["id"]
     assert receipt["scopes"] == ["credit.score"]
     assert receipt["purpose"] == "credit-scoring"
-    assert receipt["expires_at"].startswith(consent["expires_at"][:10])
+    # The same instant: the receipt is in UTC, the API answers in local time.
+    assert datetime.fromisoformat(receipt["expires_at"]) == datetime.fromisoformat(
+        consent["expires_at"]
+    )
