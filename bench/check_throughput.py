@@ -1,7 +1,10 @@
 """Benchmark: `POST /api/v1/checks/` under gunicorn, against a bare Django view.
 
-What it measures. For each dataset size (`--consents`, default 10,000 and
-1,000,000) the script makes a scratch PostgreSQL database, fills it
+What it measures. Unless `--database-url` names an existing server, it starts a
+PostgreSQL server of its own sized for the data (`bench/own_postgres.py`:
+`shared_buffers` a quarter of the memory, all else at the defaults). For each
+dataset size (`--consents`, default 10,000 and 1,000,000) the script makes a
+scratch database on it, fills it
 (`bench/check_data.py`: catalog, organizations with real OAuth clients and a few
 consents through the services, the rest in bulk SQL, then VACUUM ANALYZE) and
 starts gunicorn on 127.0.0.1 with `bench.settings_bench`: production settings
@@ -35,7 +38,7 @@ Run from the project root, with wrk installed (`apt-get install -y wrk`):
         [--duration 20] [--rounds 5] [--connections 16] [--workers N]
         [--worker-class sync|gthread] [--threads 4] [--wrk-threads N]
         [--background celery|none] [--bodies 5000] [--seed 2026]
-        [--database-url postgres://postgres@127.0.0.1:5432]
+        [--database-url postgres://postgres@127.0.0.1:5432 | --shared-buffers 6GB]
 
 sync is the default worker class, as in the README's production command. On a
 2-vCPU machine it gave the bare view the best figures: about the same requests/s
@@ -74,6 +77,7 @@ if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
 from bench import check_data as data  # noqa: E402
+from bench import own_postgres  # noqa: E402
 from bench.machine import (  # noqa: E402
     cpu_count,
     cpu_model,
@@ -191,9 +195,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=2026, help="body sampling seed")
     parser.add_argument(
         "--database-url",
-        default=DEFAULT_SERVER_URL,
-        help=f"server root URL; scratch databases are made on it "
-        f"(default {DEFAULT_SERVER_URL})",
+        default=None,
+        help="root URL of an existing server to make the scratch databases on, "
+        f"e.g. {DEFAULT_SERVER_URL}; by default the benchmark starts a server of "
+        "its own (bench/own_postgres.py)",
+    )
+    parser.add_argument(
+        "--shared-buffers",
+        default=own_postgres.quarter_of_memory(),
+        help="shared_buffers of the benchmark's own server (default a quarter of "
+        "the memory, as PostgreSQL suggests for a dedicated server)",
     )
     args = parser.parse_args(argv)
     if args.wrk_threads > args.connections:
@@ -854,6 +865,19 @@ def git_state() -> str:
     return git("log", "--oneline", "-1") + (" (working tree modified)" if dirty else "")
 
 
+@contextmanager
+def postgres_server(args: argparse.Namespace, workdir: Path) -> Iterator[str]:
+    """The server to measure on: the one `--database-url` names, or our own."""
+    if args.database_url:
+        args.own_server = False
+        yield args.database_url
+        return
+    args.own_server = True
+    log = workdir / "postgres.log"
+    with own_postgres.own_postgres(free_port(), args.shared_buffers, log) as url:
+        yield url
+
+
 def postgres_settings(server_url: str) -> dict[str, str]:
     names = ("server_version", "shared_buffers", "synchronous_commit", "fsync")
     with psycopg.connect(url_for_database(server_url, "postgres")) as conn:
@@ -879,8 +903,9 @@ def print_machine(args: argparse.Namespace, load: Load) -> None:
     print(
         f"  django / drf        {version('django')} / {version('djangorestframework')}"
     )
+    server = "its own server" if args.own_server else args.database_url
     print(
-        f"  postgresql          {pg['server_version']} (shared_buffers "
+        f"  postgresql          {pg['server_version']}, {server} (shared_buffers "
         f"{pg['shared_buffers']}, synchronous_commit {pg['synchronous_commit']}, "
         f"fsync {pg['fsync']})"
     )
@@ -1017,14 +1042,23 @@ def main(argv: list[str] | None = None) -> int:
     wrk = require_wrk()
     args = parse_args(argv)
     load = Load(wrk, args.connections, args.wrk_threads)
-    print_machine(args, load)
     results = []
     try:
-        with tempfile.TemporaryDirectory(prefix="cmp-bench-check-") as tmp:
+        with (
+            tempfile.TemporaryDirectory(prefix="cmp-bench-check-") as tmp,
+            postgres_server(args, Path(tmp)) as server_url,
+        ):
+            args.database_url = server_url
+            print_machine(args, load)
             for consents in sorted(args.consents):
                 results.append(run_size(consents, args, load, Path(tmp)))
                 print_size(results[-1])
-    except (BenchError, subprocess.SubprocessError, requests.RequestException) as e:
+    except (
+        BenchError,
+        RuntimeError,
+        subprocess.SubprocessError,
+        requests.RequestException,
+    ) as e:
         print(f"benchmark broke: {e}", file=sys.stderr)
         return 1
     print_summary(results)
