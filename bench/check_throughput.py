@@ -869,10 +869,8 @@ def git_state() -> str:
 def postgres_server(args: argparse.Namespace, workdir: Path) -> Iterator[str]:
     """The server to measure on: the one `--database-url` names, or our own."""
     if args.database_url:
-        args.own_server = False
         yield args.database_url
         return
-    args.own_server = True
     log = workdir / "postgres.log"
     with own_postgres.own_postgres(free_port(), args.shared_buffers, log) as url:
         yield url
@@ -889,7 +887,7 @@ def wrk_version(wrk: str) -> str:
     return (completed.stdout or completed.stderr).splitlines()[0].split(" [")[0]
 
 
-def print_machine(args: argparse.Namespace, load: Load) -> None:
+def print_machine(args: argparse.Namespace, load: Load, server: str) -> None:
     pg = postgres_settings(args.database_url)
     config = ServerConfig(
         args.workers,
@@ -903,7 +901,6 @@ def print_machine(args: argparse.Namespace, load: Load) -> None:
     print(
         f"  django / drf        {version('django')} / {version('djangorestframework')}"
     )
-    server = "its own server" if args.own_server else args.database_url
     print(
         f"  postgresql          {pg['server_version']}, {server} (shared_buffers "
         f"{pg['shared_buffers']}, synchronous_commit {pg['synchronous_commit']}, "
@@ -1048,14 +1045,15 @@ def main(argv: list[str] | None = None) -> int:
             tempfile.TemporaryDirectory(prefix="cmp-bench-check-") as tmp,
             postgres_server(args, Path(tmp)) as server_url,
         ):
-            args.database_url = server_url
-            print_machine(args, load)
+            server = server_url if args.database_url else "its own server"
+            args.database_url = server_url  # where run_size makes its databases
+            print_machine(args, load, server)
             for consents in sorted(args.consents):
                 results.append(run_size(consents, args, load, Path(tmp)))
                 print_size(results[-1])
     except (
         BenchError,
-        RuntimeError,
+        own_postgres.PostgresStartError,
         subprocess.SubprocessError,
         requests.RequestException,
     ) as e:

@@ -29,6 +29,10 @@ READY_SECONDS = 60
 STOP_SECONDS = 60
 
 
+class PostgresStartError(RuntimeError):
+    """The benchmark's own server could not be made or started."""
+
+
 def quarter_of_memory() -> str:
     """PostgreSQL's suggested `shared_buffers` for a dedicated server, in MB."""
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -38,7 +42,7 @@ def quarter_of_memory() -> str:
 def _bindir() -> Path:
     found = shutil.which("pg_config")
     if found is None:
-        raise RuntimeError("pg_config not found: install PostgreSQL's server package")
+        raise PostgresStartError("pg_config not found: install PostgreSQL's server")
     return Path(subprocess.check_output([found, "--bindir"], text=True).strip())
 
 
@@ -58,11 +62,13 @@ def own_postgres(port: int, shared_buffers: str, log: Path) -> Iterator[str]:
     if user:
         shutil.chown(datadir, "postgres", "postgres")
     try:
-        subprocess.run(
+        initdb = subprocess.run(
             [bindir / "initdb", "-D", datadir, "-U", "postgres", "--auth=trust",
              "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"],
-            check=True, capture_output=True, **user,
+            capture_output=True, text=True, **user,
         )  # fmt: skip
+        if initdb.returncode != 0:
+            raise PostgresStartError(f"initdb failed: {initdb.stderr.strip()}")
         with log.open("ab") as out:
             server = subprocess.Popen(
                 [bindir / "postgres", "-D", datadir, "-p", str(port),
@@ -85,13 +91,20 @@ def _wait_ready(url: str, server: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + READY_SECONDS
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"PostgreSQL exited at start; see {log}")
+            raise PostgresStartError(f"PostgreSQL exited at start: {_tail(log)}")
         try:
             with psycopg.connect(f"{url}/postgres", connect_timeout=2):
                 return
         except psycopg.OperationalError:
             time.sleep(0.2)
-    raise RuntimeError(f"PostgreSQL did not start in {READY_SECONDS} s; see {log}")
+    raise PostgresStartError(
+        f"PostgreSQL did not start in {READY_SECONDS} s: {_tail(log)}"
+    )
+
+
+def _tail(log: Path) -> str:
+    """The server's last words: the log goes with the run's temporary folder."""
+    return " | ".join(log.read_text(errors="replace").strip().splitlines()[-3:])
 
 
 def _stop(server: subprocess.Popen) -> None:
