@@ -26,14 +26,14 @@ setup: $(BIN)/.installed $(CATALOGS)
 ## Re-extract translatable text into locale/*/django.po (needs GNU gettext).
 messages: setup
 	$(BIN)/python manage.py makemessages --locale ko --no-location \
-	    --ignore '.venv/*' --ignore 'var/*' --ignore 'tests/*' --ignore 'bench/*' \
+	    --ignore '.venv*' --ignore 'var/*' --ignore 'tests/*' --ignore 'bench/*' \
 	    --ignore 'audit/*'
 	cd audit && DJANGO_SETTINGS_MODULE=settings.dev PYTHONPATH=.. \
 	    ../$(BIN)/python ../manage.py makemessages -l ko --no-location
 
 ## Start web, Celery worker and beat on the embedded default (or DATABASE_URL/REDIS_URL).
 run: setup
-	PORT=$(PORT) $(BIN)/python -m cmp.devserver
+	PORT=$(PORT) $(BIN)/python -m config.devserver
 
 ## Run the whole suite (PostgreSQL and Redis when reachable; required when CI=true).
 test: setup browser

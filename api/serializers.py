@@ -18,8 +18,8 @@ from consents.models import (
     Scope,
     Transfer,
 )
-from consents.propagation.models import EVENT_TYPES
 from consents.receipts import consent_receipt
+from consents.webhooks.models import EVENT_TYPES
 
 
 class StrictInputSerializer(serializers.Serializer):

@@ -10,8 +10,9 @@ from rest_framework.response import Response
 
 from api import serializers as s
 from api.views import OrganizationView
-from consents.propagation import acknowledgements, endpoints
-from consents.propagation.models import Delivery, WebhookEndpoint
+from consents import selectors
+from consents.services import acknowledgements, endpoints
+from consents.webhooks.models import Delivery, WebhookEndpoint
 
 
 class WebhookEndpointCollectionView(OrganizationView):
@@ -24,7 +25,7 @@ class WebhookEndpointCollectionView(OrganizationView):
     )
     def get(self, request: Request) -> Response:
         """The caller's endpoints, active and disabled (never their secrets)."""
-        rows = endpoints.endpoints_of(self.organization)
+        rows = selectors.endpoints_of(self.organization)
         return Response(s.WebhookEndpointOutputSerializer(rows, many=True).data)
 
     @extend_schema(
@@ -53,7 +54,7 @@ class WebhookEndpointDetailView(OrganizationView):
 
     def _own(self, endpoint_id: UUID) -> WebhookEndpoint:
         endpoint = (
-            endpoints.endpoints_of(self.organization).filter(pk=endpoint_id).first()
+            selectors.endpoints_of(self.organization).filter(pk=endpoint_id).first()
         )
         if endpoint is None:
             raise Http404

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from audit.chain import GENESIS_HASH, document_hash
-from audit.jws import SignatureError, verify_compact
+from cmp_common.wire.jws import SignatureError, verify_compact
 
 CHECKPOINT_TYP = "cmp-audit-checkpoint+jws"
 CHECKPOINT_VERSION = 1

@@ -1,7 +1,7 @@
 """Reads of the audit trail that more than one caller needs."""
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +17,54 @@ from audit.models import AuditEvent, Checkpoint, PendingEvent
 from audit.staging import check_event_buffer, flush_check_events
 
 _FIELDS = ("event_id", "occurred_at", "action", "actor", "recipient", "consent_id")
+_SUBJECT_FIELDS = (*_FIELDS, "purpose", "payload")
+
+
+def subject_events(
+    pseudonym: str,
+    *,
+    actions: Sequence[str] | None = None,
+    recipient: str | None = None,
+    consent_id: UUID | None = None,
+    before: int | None = None,
+    limit: int = 50,
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Events about one person, newest first, and the sequence of the next page.
+
+    Checks are chained a moment after they happen (`seal_pending_events`), so the
+    first page also has the person's staged events (their `sequence` is None).
+    Staging is read before the chain, as in `find_event`: an event sealed between
+    the two reads appears twice (and is kept once), never not at all. Older pages
+    (`before`, a sequence number) read the chain alone, backwards along the
+    (subject, sequence) index. The second value is None on the last page.
+    """
+    criteria: dict[str, Any] = {"subject": pseudonym}
+    if actions is not None:
+        criteria["action__in"] = list(actions)
+    if recipient:
+        criteria["recipient"] = recipient
+    if consent_id:
+        criteria["consent_id"] = consent_id
+    staged = []
+    if before is None:
+        staged = [
+            {**row, "sequence": None}
+            for row in PendingEvent.objects.filter(**criteria)
+            .order_by("-id")
+            .values(*_SUBJECT_FIELDS)[:limit]
+        ]
+    chain = AuditEvent.objects.filter(**criteria)
+    if before is not None:
+        chain = chain.filter(sequence__lt=before)
+    sealed = list(
+        chain.order_by("-sequence").values("sequence", *_SUBJECT_FIELDS)[: limit + 1]
+    )
+    older = sealed[limit - 1]["sequence"] if len(sealed) > limit else None
+    sealed = sealed[:limit]
+    chained_ids = {row["event_id"] for row in sealed}
+    rows = [row for row in staged if row["event_id"] not in chained_ids] + sealed
+    rows.sort(key=lambda row: row["occurred_at"], reverse=True)
+    return rows, older
 
 
 @dataclass(frozen=True)

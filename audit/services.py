@@ -23,7 +23,7 @@ from audit.models import AuditEvent, PendingEvent
 from audit.selectors import EventFilters
 from audit.staging import check_event_buffer, copy_rows
 from audit.verification import verify_chain
-from cmp.hot_queries import fetch_all
+from cmp_common.db.cursors import fetch_all
 
 __all__ = [
     "SYSTEM",

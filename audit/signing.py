@@ -19,7 +19,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from audit.chain import canonical_json
-from audit.jws import SignatureError, b64url, b64url_decode, verify_compact
+from cmp_common.wire.jws import SignatureError, b64url, b64url_decode, verify_compact
 
 __all__ = [
     "SignatureError",

@@ -31,7 +31,7 @@ from audit.export_format import (
     read_documents,
 )
 from audit.integrity import CheckpointError, read_checkpoint, walk_chain
-from audit.jws import SignatureError, verify_compact
+from cmp_common.wire.jws import SignatureError, verify_compact
 
 
 @dataclass

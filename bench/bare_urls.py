@@ -15,8 +15,8 @@ def bare_view(request: HttpRequest) -> JsonResponse:
 
 urlpatterns = [
     path("bench/bare/", bare_view, name="bench-bare"),
-    path("", include("cmp.urls")),
+    path("", include("config.urls")),
 ]
 
-handler404 = "cmp.views.not_found"
-handler500 = "cmp.views.server_error"
+handler404 = "config.views.not_found"
+handler500 = "config.views.server_error"

@@ -283,7 +283,7 @@ def free_port() -> int:
 def gunicorn_command(config: ServerConfig, port: int, log: Path) -> list[str]:
     command = [
         str(VENV_BIN / "gunicorn"),
-        "cmp.wsgi:application",
+        "config.wsgi:application",
         f"--bind={HOST}:{port}",
         f"--workers={config.workers}",
         f"--worker-class={config.worker_class}",
@@ -365,7 +365,7 @@ def background(env: dict[str, str], workdir: Path, enabled: bool) -> Iterator[No
     if not enabled:
         yield
         return
-    celery = [sys.executable, "-m", "celery", "-A", "cmp"]
+    celery = [sys.executable, "-m", "celery", "-A", "config"]
     quiet = ["--loglevel=WARNING"]
     worker_log, beat_log = workdir / "celery-worker.log", workdir / "celery-beat.log"
     schedule = f"--schedule={workdir / 'celerybeat-schedule'}"

@@ -148,7 +148,7 @@ def baseline(receivers: list[Receiver], secrets: dict[str, str], count: int) -> 
     """Signed POSTs straight to the same receivers: seconds per request."""
     import requests
 
-    from cmp.client.webhooks import sign_v1
+    from cmp_common.wire.webhooks import sign_v1
 
     sessions = [requests.Session() for _ in receivers]
     latencies = []

@@ -1,6 +1,5 @@
-"""Project wiring for the Consent Management Platform.
+"""What organizations install: `cmp.client`, the SDK for the consent platform.
 
-Nothing is imported here, so `cmp.client` (the SDK for organizations) can be
-used without Django or Celery installed. `celery -A cmp` finds `cmp.celery.app`
-on its own, and the `cmp` app config makes it current in Django processes.
+Nothing of the platform lives here; the SDK speaks the wire formats in
+`cmp_common.wire`, which its distribution ships alongside it.
 """

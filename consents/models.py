@@ -9,6 +9,16 @@ from oauth2_provider.settings import oauth2_settings
 
 from consents.errors import ConsentImmutableError
 
+# The notice models live with the webhooks; importing them here registers them
+# with the consents app, and lets callers import every model from one place.
+from consents.webhooks.models import (  # noqa: F401
+    Acknowledgement,
+    Delivery,
+    DeliveryAttempt,
+    ExpiryReminder,
+    WebhookEndpoint,
+)
+
 SCOPE_CODE_RE = r"^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$"
 ORG_CODE_RE = r"^[a-z0-9][a-z0-9_-]{1,31}$"
 
@@ -471,14 +481,3 @@ class Transfer(models.Model):
 
     def __str__(self) -> str:
         return f"transfer {self.id}"
-
-
-# Propagation models live beside the code that uses them; importing them here
-# registers them with the consents app.
-from consents.propagation.models import (  # noqa: E402, F401
-    Acknowledgement,
-    Delivery,
-    DeliveryAttempt,
-    ExpiryReminder,
-    WebhookEndpoint,
-)

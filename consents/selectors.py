@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
+from statistics import median
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -10,9 +11,10 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
 
-from audit.models import AuditEvent, PendingEvent
+from audit.selectors import subject_events
 from consents import pii
 from consents.models import (
+    Acknowledgement,
     Consent,
     ConsentRequest,
     DataSubject,
@@ -22,6 +24,7 @@ from consents.models import (
     Scope,
     SubjectReference,
     Transfer,
+    WebhookEndpoint,
 )
 
 
@@ -150,16 +153,6 @@ def subject_personal_data(subject: DataSubject) -> SubjectPersonalData:
 
 # What the person's activity timeline shows: who checked and who moved their data.
 TIMELINE_ACTIONS = ("consent.checked", "transfer.recorded")
-_EVENT_FIELDS = (
-    "event_id",
-    "occurred_at",
-    "actor",
-    "action",
-    "recipient",
-    "purpose",
-    "consent_id",
-    "payload",
-)
 
 
 @dataclass(frozen=True)
@@ -252,39 +245,17 @@ def subject_timeline(
 ) -> TimelinePage:
     """Audit events about the person, newest first, a page at a time.
 
-    Checks are chained a moment after they happen (`seal_pending_events`), so the
-    first page also shows the person's staged events: a check made a second ago
-    is there. Staging is read before the chain, as in `audit.selectors.find_event`:
-    an event sealed between the two reads appears twice (and is kept once), never
-    not at all. Older pages (`before`, a sequence number) read the chain alone,
-    backwards along the (subject, sequence) index.
+    The first page also shows the person's staged events, so a check made a
+    second ago is there (`audit.selectors.subject_events`).
     """
-    criteria: dict[str, Any] = {"subject": subject.pseudonym}
-    if actions is not None:
-        criteria["action__in"] = list(actions)
-    if recipient:
-        criteria["recipient"] = recipient
-    if consent_id:
-        criteria["consent_id"] = consent_id
-    staged = []
-    if before is None:
-        staged = [
-            {**row, "sequence": None}
-            for row in PendingEvent.objects.filter(**criteria)
-            .order_by("-id")
-            .values(*_EVENT_FIELDS)[:limit]
-        ]
-    chain = AuditEvent.objects.filter(**criteria)
-    if before is not None:
-        chain = chain.filter(sequence__lt=before)
-    sealed = list(
-        chain.order_by("-sequence").values("sequence", *_EVENT_FIELDS)[: limit + 1]
+    rows, older = subject_events(
+        subject.pseudonym,
+        actions=actions,
+        recipient=recipient,
+        consent_id=consent_id,
+        before=before,
+        limit=limit,
     )
-    older = sealed[limit - 1]["sequence"] if len(sealed) > limit else None
-    sealed = sealed[:limit]
-    chained_ids = {row["event_id"] for row in sealed}
-    rows = [row for row in staged if row["event_id"] not in chained_ids] + sealed
-    rows.sort(key=lambda row: row["occurred_at"], reverse=True)
     return TimelinePage(events=_resolve(rows), older=older)
 
 
@@ -337,3 +308,32 @@ def consent_request_for_recipient(
         .filter(recipient=organization, pk=request_id)
         .first()
     )
+
+
+def endpoints_of(organization: Organization) -> QuerySet[WebhookEndpoint]:
+    """The organization's endpoints; nobody else's are ever in reach."""
+    return WebhookEndpoint.objects.filter(organization=organization)
+
+
+@dataclass(frozen=True)
+class AcknowledgementTimes:
+    organization: str
+    count: int
+    median_seconds: float
+    slowest_seconds: float
+
+
+def acknowledgement_times(
+    organization: Organization | None = None,
+) -> list[AcknowledgementTimes]:
+    """Per organization: how soon after a consent ended it confirmed it stopped."""
+    rows = Acknowledgement.objects.filter(action=Acknowledgement.Action.STOPPED)
+    if organization is not None:
+        rows = rows.filter(organization=organization)
+    by_org: dict[str, list[float]] = {}
+    for code, seconds in rows.values_list("organization__code", "seconds_after_end"):
+        by_org.setdefault(code, []).append(seconds)
+    return [
+        AcknowledgementTimes(code, len(times), median(times), max(times))
+        for code, times in sorted(by_org.items())
+    ]

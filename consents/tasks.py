@@ -5,9 +5,9 @@ from uuid import UUID
 from celery import shared_task
 
 from consents import services
-from consents.propagation.delivery import attempt_delivery
-from consents.propagation.relay import relay_due_deliveries
-from consents.propagation.reminders import send_expiry_reminders
+from consents.services.reminders import send_expiry_reminders
+from consents.webhooks.delivery import attempt_delivery
+from consents.webhooks.relay import relay_due_deliveries
 
 
 @shared_task(acks_late=True)

@@ -27,7 +27,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "cmp",
+    "config",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -52,9 +52,9 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-ROOT_URLCONF = "cmp.urls"
-WSGI_APPLICATION = "cmp.wsgi.application"
-ASGI_APPLICATION = "cmp.asgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
 
 TEMPLATES = [
     {

@@ -123,7 +123,7 @@ def celery_worker_command(
         "-m",
         "celery",
         "-A",
-        "cmp",
+        "config",
         "worker",
         f"--pool={pool}",
         f"--concurrency={concurrency}",

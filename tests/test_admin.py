@@ -137,7 +137,7 @@ def test_data_subject_pages_never_show_personal_data(admin_client, consent):
 def test_delivery_page_shows_its_attempts_and_failed_ones_can_be_replayed(
     admin_client, consent
 ):
-    from consents.propagation.models import Delivery, DeliveryAttempt
+    from consents.webhooks.models import Delivery, DeliveryAttempt
 
     delivery = Delivery.objects.get(consent=consent)
     Delivery.objects.filter(pk=delivery.pk).update(status="failed", attempts=3)

@@ -106,8 +106,8 @@ def _acme_with_webhook(url: str) -> str:
 
 
 def test_create_organization_registers_a_webhook_endpoint_for_every_event(db):
-    from consents.propagation.delivery import endpoint_secret
-    from consents.propagation.models import EVENT_TYPES, WebhookEndpoint
+    from consents.webhooks.delivery import endpoint_secret
+    from consents.webhooks.models import EVENT_TYPES, WebhookEndpoint
 
     printed = json.loads(_acme_with_webhook("https://acme.example/cmp-hooks"))
 

@@ -159,7 +159,7 @@ def test_celery_worker_expires_a_due_consent_on_the_embedded_broker(tmp_path):
         worker = subprocess.Popen(
             [
                 sys.executable,
-                *("-m", "celery", "-A", "cmp", "worker", "--loglevel=INFO"),
+                *("-m", "celery", "-A", "config", "worker", "--loglevel=INFO"),
                 *("--pool=solo", "--without-gossip", "--without-mingle"),
                 *("--without-heartbeat", "-Q", "celery"),
             ],

@@ -18,7 +18,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from cmp.celery import app
+from config.celery import app
 from tests.processes import REDIS_SERVER, celery_worker_command, stop_process_group
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cmp.client.errors import TokenVerificationError
-from cmp.client.jws import b64url_decode, verify_compact
+from cmp_common.wire.jws import SignatureError, b64url_decode, verify_compact
 
 ISSUER = "cmp"
 
@@ -101,7 +101,10 @@ def verify_transfer_token(
     `jwks` is the document from `/.well-known/jwks.json`, or a `JWKSCache`.
     """
     keyset = jwks.keys(wanted_kid=_kid(token)) if isinstance(jwks, JWKSCache) else jwks
-    _, claims = verify_compact(token, keyset)
+    try:
+        _, claims = verify_compact(token, keyset)
+    except SignatureError as exc:
+        raise TokenVerificationError(str(exc), code=exc.code) from exc
     if claims.get("iss") != ISSUER or "jti" not in claims:
         raise TokenVerificationError("not a transfer token", code="not_transfer_token")
     current = time.time() if now is None else now

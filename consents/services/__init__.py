@@ -1,15 +1,14 @@
 """Every write of the consent domain: one transaction each, audited inside it."""
 
-from consents.propagation.acknowledgements import acknowledge_consent_end
-from consents.propagation.endpoints import (
+from consents.services.acknowledgements import acknowledge_consent_end
+from consents.services.catalog import load_catalog
+from consents.services.checks import check_consent
+from consents.services.collection import record_collected_consent
+from consents.services.endpoints import (
     disable_webhook_endpoint,
     register_webhook_endpoint,
     replay_delivery,
 )
-from consents.propagation.reminders import send_expiry_reminders
-from consents.services.catalog import load_catalog
-from consents.services.checks import check_consent
-from consents.services.collection import record_collected_consent
 from consents.services.lifecycle import (
     expire_due_consents,
     grant_consent,
@@ -22,6 +21,7 @@ from consents.services.organizations import (
     register_organization,
     set_organization_status,
 )
+from consents.services.reminders import send_expiry_reminders
 from consents.services.requests import (
     approve_consent_request,
     create_consent_request,

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from audit.actors import Actor
 from audit.services import stage_event
-from cmp.hot_queries import fetch_all
+from cmp_common.db.cursors import fetch_all
 from consents.catalog_cache import CatalogSnapshot, catalog
 from consents.decisions import (
     Candidate,
@@ -35,7 +35,7 @@ from consents.errors import (
 )
 from consents.models import Organization
 from consents.selectors import uses_today
-from consents.services.lifecycle import validate_window
+from consents.terms import validate_window
 
 
 def _known_codes(scopes: Sequence[str], counterparty: str | None) -> CatalogSnapshot:

@@ -12,14 +12,10 @@ from audit.actors import SYSTEM, Actor
 from audit.services import record_event
 from consents.errors import InvalidTransitionError, NotFoundError, ValidationError
 from consents.models import Consent, ConsentRequest, DataSubject, Organization
-from consents.propagation.outbox import queue_request_notices
-from consents.services.lifecycle import (
-    grant_consent,
-    validate_period,
-    validate_terms,
-    validate_window,
-)
+from consents.services.lifecycle import grant_consent
 from consents.services.subjects import link_subject_reference
+from consents.terms import validate_period, validate_terms, validate_window
+from consents.webhooks.outbox import queue_request_notices
 
 Status = ConsentRequest.Status
 

@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditEvent, PendingEvent
 from consents import services
-from consents.propagation.models import Delivery
+from consents.webhooks.models import Delivery
 from tests.api.conftest import ask_consent, post_ok, record_consent
 from tests.factories import TESTER
 

@@ -16,7 +16,7 @@ import schemathesis
 from django.core import signals
 from django.db import close_old_connections, transaction
 
-from cmp.wsgi import application
+from config.wsgi import application
 from tests.api.conftest import OrgClient, ask_consent, record_consent
 
 SCHEMA_PATH = "/api/v1/schema/?format=json"

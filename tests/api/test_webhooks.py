@@ -3,8 +3,8 @@
 import pytest
 from django.test import override_settings
 
-from consents.propagation.delivery import attempt_delivery
-from consents.propagation.models import Delivery
+from consents.webhooks.delivery import attempt_delivery
+from consents.webhooks.models import Delivery
 from tests.api.conftest import post_ok, record_consent
 from tests.receiver import running_receiver
 

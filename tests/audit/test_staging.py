@@ -136,7 +136,7 @@ def gunicorn_server(committed_catalog):
         sys.executable,
         "-m",
         "gunicorn",
-        "cmp.wsgi:application",
+        "config.wsgi:application",
         f"--bind=127.0.0.1:{port}",
         "--workers=1",
         "--graceful-timeout=20",

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from consents.propagation.delivery import attempt_delivery
-from consents.propagation.models import Delivery
+from consents.webhooks.delivery import attempt_delivery
+from consents.webhooks.models import Delivery
 from tests.client.conftest import record
 from tests.processes import free_port, http_answers, stop_process, wait_until
 from tests.propagation.conftest import subscribe

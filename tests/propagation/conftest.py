@@ -1,6 +1,6 @@
 import pytest
 
-from consents.propagation.endpoints import register_webhook_endpoint
+from consents.services.endpoints import register_webhook_endpoint
 from tests.factories import TESTER
 from tests.receiver import running_receiver
 

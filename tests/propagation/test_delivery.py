@@ -13,9 +13,9 @@ from audit.signing import jwks
 from cmp.client.webhooks import verify_webhook
 from consents import services
 from consents.errors import ValidationError
-from consents.propagation.delivery import attempt_delivery
-from consents.propagation.models import Delivery, WebhookEndpoint
-from consents.propagation.relay import claim_due_deliveries
+from consents.webhooks.delivery import attempt_delivery
+from consents.webhooks.models import Delivery, WebhookEndpoint
+from consents.webhooks.relay import claim_due_deliveries
 from tests.factories import TESTER, make_consent
 from tests.propagation.conftest import subscribe
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from audit.actors import Actor
 from consents import services
 from consents.models import Consent
-from consents.propagation.models import Delivery
+from consents.webhooks.models import Delivery
 from tests.factories import TESTER, make_consent, ref, send_data
 from tests.propagation.conftest import subscribe
 

@@ -4,8 +4,8 @@ import pytest
 from django.core import mail
 
 from consents import services
-from consents.propagation.models import ExpiryReminder
 from consents.selectors import subject_personal_data
+from consents.webhooks.models import ExpiryReminder
 from tests.factories import TESTER, make_consent, make_subject
 
 pytestmark = pytest.mark.usefixtures("catalog")

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from audit.signing import jwks
-from cmp.client.webhooks import WebhookVerificationError, sign_v1, verify_webhook
+from cmp_common.wire.webhooks import WebhookVerificationError, sign_v1, verify_webhook
 
 SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
 BODY = json.dumps({"type": "consent.revoked", "data": {"consent_id": "c1"}}).encode()
@@ -75,7 +75,7 @@ def test_headers_are_matched_case_insensitively_and_missing_ones_refused():
 
 def test_v1a_ed25519_signature_verifies_against_the_published_jwks(settings):
     from audit.signing import signing_keys
-    from cmp.client.webhooks import signed_content
+    from cmp_common.wire.webhooks import signed_content
 
     timestamp = int(time.time())
     signature = signing_keys()[0].private.sign(signed_content("msg_9", timestamp, BODY))

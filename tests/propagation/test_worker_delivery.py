@@ -14,7 +14,7 @@ import pytest
 
 from cmp.client.webhooks import verify_webhook
 from consents import services
-from consents.propagation.models import Delivery
+from consents.webhooks.models import Delivery
 from tests.factories import (
     TESTER,
     OrganizationFactory,
@@ -97,7 +97,7 @@ def test_a_crash_right_after_commit_still_delivers(committed_catalog):
     consent = make_consent(subject=make_subject(), recipient=recipient)
     with running_receiver() as receiver, own_redis() as broker, use_broker(broker.url):
         subscribe(recipient, receiver.url("/ok"), event_types=["consent.revoked"])
-        with mock.patch("consents.propagation.outbox.nudge_relay") as nudge:
+        with mock.patch("consents.webhooks.outbox.nudge_relay") as nudge:
             services.revoke_consent(consent_id=consent.id, actor=TESTER)
         assert nudge.called
         with celery_worker(worker_env(broker.url, **FAST)):

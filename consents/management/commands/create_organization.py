@@ -5,8 +5,8 @@ from django.db import transaction
 
 from audit.actors import Actor
 from consents.errors import ConsentError
-from consents.propagation.endpoints import register_webhook_endpoint
 from consents.services import register_organization
+from consents.services.endpoints import register_webhook_endpoint
 
 
 class Command(BaseCommand):

@@ -48,7 +48,7 @@ def main() -> int:
             "-m",
             "celery",
             "-A",
-            "cmp",
+            "config",
             "worker",
             # Beat wakes the relay and the sealer every second: INFO would bury
             # the page's address under their lines.
@@ -62,7 +62,7 @@ def main() -> int:
             "-m",
             "celery",
             "-A",
-            "cmp",
+            "config",
             "beat",
             "--loglevel=WARNING",
             f"--schedule={var / 'celerybeat-schedule'}",

@@ -20,11 +20,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.signing import signing_keys
-from cmp.client.webhooks import sign_v1, signed_content
+from cmp_common.wire.webhooks import sign_v1, signed_content
 from consents import pii
 from consents.errors import ValidationError
-from consents.propagation.addresses import check_webhook_url
-from consents.propagation.models import Delivery, DeliveryAttempt, WebhookEndpoint
+from consents.webhooks.addresses import check_webhook_url
+from consents.webhooks.models import Delivery, DeliveryAttempt, WebhookEndpoint
 
 USER_AGENT = "cmp-webhooks/1"
 GONE = "the endpoint answered 410 Gone"

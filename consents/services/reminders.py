@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 
 from consents import pii
 from consents.models import Consent, DataSubject
-from consents.propagation.models import ExpiryReminder
 from consents.selectors import subject_personal_data
+from consents.webhooks.models import ExpiryReminder
 
 logger = logging.getLogger(__name__)
 

@@ -11,14 +11,25 @@ import logging
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from consents.propagation.models import Delivery
+from consents.webhooks.models import Delivery
 
 logger = logging.getLogger(__name__)
+
+# The tasks module sits above this one and calls it; tasks are found by name in
+# the Celery app's registry rather than imported back.
+DELIVER_TASK = "consents.tasks.deliver_webhook_task"
+RELAY_TASK = "consents.tasks.relay_deliveries_task"
+
+
+def send_task(name: str, *args: str) -> None:
+    """Queue the registered task `name`; raises when the broker is unreachable."""
+    current_app.tasks[name].apply_async(args=args, retry=False)
 
 
 def claim_due_deliveries(*, now: datetime, limit: int) -> list[UUID]:
@@ -42,12 +53,10 @@ def _release(ids: list[UUID]) -> None:
 
 def relay_due_deliveries(*, now: datetime | None = None, limit: int = 500) -> int:
     """Send a delivery task for every due delivery; the count handed out."""
-    from consents.tasks import deliver_webhook_task
-
     ids = claim_due_deliveries(now=now or timezone.now(), limit=limit)
     for index, delivery_id in enumerate(ids):
         try:
-            deliver_webhook_task.apply_async(args=[str(delivery_id)], retry=False)
+            send_task(DELIVER_TASK, str(delivery_id))
         except Exception:
             # The broker is gone: let the rest be claimed again at once when it
             # is back, instead of waiting out their leases.

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from cmp import views
+from config import views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,5 +15,5 @@ urlpatterns = [
     path("", include("consents.portal.urls")),
 ]
 
-handler404 = "cmp.views.not_found"
-handler500 = "cmp.views.server_error"
+handler404 = "config.views.not_found"
+handler500 = "config.views.server_error"

@@ -12,7 +12,13 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from cmp.client.errors import TokenVerificationError
+
+class SignatureError(Exception):
+    """A compact JWS is malformed, or not signed by a key of the keyset."""
+
+    def __init__(self, message: str, *, code: str = "bad_signature") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def b64url(data: bytes) -> str:
@@ -23,8 +29,8 @@ def b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _refuse(message: str, code: str) -> TokenVerificationError:
-    return TokenVerificationError(message, code=code)
+def _refuse(message: str, code: str) -> SignatureError:
+    return SignatureError(message, code=code)
 
 
 def verify_compact(

@@ -1,8 +1,6 @@
-"""Organizations confirm they acted on a notice; how long that took, per recipient."""
+"""Organizations confirm they acted on the end of a consent."""
 
-from dataclasses import dataclass
 from datetime import datetime
-from statistics import median
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
@@ -12,7 +10,8 @@ from django.utils import timezone
 from audit.actors import Actor
 from consents.errors import ConsentStillLiveError, NotFoundError, ValidationError
 from consents.models import Consent, Organization
-from consents.propagation.models import Acknowledgement
+from consents.services.lifecycle import record_consent_event
+from consents.webhooks.models import Acknowledgement
 
 ENDED = (Consent.Status.REVOKED, Consent.Status.EXPIRED)
 
@@ -44,8 +43,6 @@ def acknowledge_consent_end(
     Saying it twice is harmless: the first acknowledgement stands and is returned
     with `False` (not new).
     """
-    from consents.services.lifecycle import record_consent_event
-
     if action not in Acknowledgement.Action.values:
         raise ValidationError(
             "unknown action", fields={"action": ["stopped or erased"]}
@@ -91,27 +88,3 @@ def acknowledge_consent_end(
             consent=consent, organization=organization, action=action
         ), False
     return acknowledgement, True
-
-
-@dataclass(frozen=True)
-class AcknowledgementTimes:
-    organization: str
-    count: int
-    median_seconds: float
-    slowest_seconds: float
-
-
-def acknowledgement_times(
-    organization: Organization | None = None,
-) -> list[AcknowledgementTimes]:
-    """Per organization: how soon after a consent ended it confirmed it stopped."""
-    rows = Acknowledgement.objects.filter(action=Acknowledgement.Action.STOPPED)
-    if organization is not None:
-        rows = rows.filter(organization=organization)
-    by_org: dict[str, list[float]] = {}
-    for code, seconds in rows.values_list("organization__code", "seconds_after_end"):
-        by_org.setdefault(code, []).append(seconds)
-    return [
-        AcknowledgementTimes(code, len(times), median(times), max(times))
-        for code, times in sorted(by_org.items())
-    ]

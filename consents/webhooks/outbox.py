@@ -24,7 +24,8 @@ from consents.models import (
     SubjectReference,
     Transfer,
 )
-from consents.propagation.models import Delivery, WebhookEndpoint
+from consents.webhooks.models import Delivery, WebhookEndpoint
+from consents.webhooks.relay import RELAY_TASK, send_task
 
 logger = logging.getLogger(__name__)
 
@@ -202,13 +203,11 @@ class _Nudger:
                 self._thread.start()
 
     def _run(self) -> None:
-        from consents.tasks import relay_deliveries_task
-
         while True:
             self._wake.wait()
             self._wake.clear()
             try:
-                relay_deliveries_task.apply_async(retry=False)
+                send_task(RELAY_TASK)
             except Exception:  # the broker is down: the periodic relay finds the rows
                 logger.warning("could not nudge the webhook relay", exc_info=True)
 

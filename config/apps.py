@@ -1,16 +1,16 @@
 from django.apps import AppConfig
 
 
-class CmpConfig(AppConfig):
+class ConfigConfig(AppConfig):
     """Project wiring: makes the Celery app current in every Django process."""
 
-    name = "cmp"
+    name = "config"
     verbose_name = "Consent Management Platform"
 
     def ready(self) -> None:
         # Without this, `shared_task`s sent from manage.py commands or tests would
         # bind to Celery's default app and its default broker.
-        from cmp.celery import app
+        from config.celery import app
 
         app.set_current()
         app.set_default()

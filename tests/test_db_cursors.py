@@ -1,4 +1,4 @@
-"""`cmp.hot_queries.fetch_all`: the same rows as Django's cursor, the same
+"""`cmp_common.db.cursors.fetch_all`: the same rows as Django's cursor, the same
 errors, a fresh cursor after a reconnect, and visible whenever Django counts."""
 
 import threading
@@ -15,7 +15,7 @@ from django.db import (
 from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
-from cmp import hot_queries
+from cmp_common.db import cursors
 from tests.conftest import requires_postgres
 
 SQL = """
@@ -33,7 +33,7 @@ def _django_rows(sql: str, params: list) -> list[tuple]:
 
 
 def test_rows_are_the_ones_djangos_cursor_reads(db):
-    ours, theirs = hot_queries.fetch_all(SQL, ["x"]), _django_rows(SQL, ["x"])
+    ours, theirs = cursors.fetch_all(SQL, ["x"]), _django_rows(SQL, ["x"])
     assert [row[2:] for row in ours] == [row[2:] for row in theirs]
     assert ours[0][2].tzinfo == theirs[0][2].tzinfo
     assert ours[0][2].isoformat() == "2026-03-01T00:30:00.250000+00:00"
@@ -42,8 +42,8 @@ def test_rows_are_the_ones_djangos_cursor_reads(db):
 
 def test_errors_are_djangos_and_the_connection_recovers(db):
     with pytest.raises(ProgrammingError), transaction.atomic():
-        hot_queries.fetch_all("SELECT * FROM no_such_table", [])
-    assert hot_queries.fetch_all("SELECT 1", []) == [(1,)]
+        cursors.fetch_all("SELECT * FROM no_such_table", [])
+    assert cursors.fetch_all("SELECT 1", []) == [(1,)]
 
 
 def test_a_broken_transaction_is_refused_as_django_refuses_it(db):
@@ -55,21 +55,21 @@ def test_a_broken_transaction_is_refused_as_django_refuses_it(db):
             pass
         connection.set_rollback(True)
         with pytest.raises(TransactionManagementError), transaction.atomic():
-            hot_queries.fetch_all("SELECT 1", [])
+            cursors.fetch_all("SELECT 1", [])
 
 
 def test_a_new_connection_gets_a_new_cursor(committed_db):
-    assert hot_queries.fetch_all("SELECT 1", []) == [(1,)]
+    assert cursors.fetch_all("SELECT 1", []) == [(1,)]
     first = connection.connection
     connection.close()
-    assert hot_queries.fetch_all("SELECT 2", []) == [(2,)]
+    assert cursors.fetch_all("SELECT 2", []) == [(2,)]
     assert connection.connection is not first
-    assert hot_queries._local.kept[0] is connection.connection  # the plain cursor
+    assert cursors._local.kept[0] is connection.connection  # the plain cursor
 
 
 def test_a_terminated_backend_raises_djangos_operational_error(committed_db):
-    hot_queries.fetch_all("SELECT 1", [])
-    pid = hot_queries.fetch_all("SELECT pg_backend_pid()", [])[0][0]
+    cursors.fetch_all("SELECT 1", [])
+    pid = cursors.fetch_all("SELECT pg_backend_pid()", [])[0][0]
     other = connections.create_connection("default")
     try:
         with other.cursor() as cursor:
@@ -77,10 +77,10 @@ def test_a_terminated_backend_raises_djangos_operational_error(committed_db):
     finally:
         other.close()
     with pytest.raises(OperationalError):
-        hot_queries.fetch_all("SELECT 1", [])
+        cursors.fetch_all("SELECT 1", [])
     assert connection.errors_occurred
     connection.close_if_unusable_or_obsolete()  # what a request's end does
-    assert hot_queries.fetch_all("SELECT 3", []) == [(3,)]
+    assert cursors.fetch_all("SELECT 3", []) == [(3,)]
 
 
 def test_each_thread_uses_its_own_connection(committed_db):
@@ -88,7 +88,7 @@ def test_each_thread_uses_its_own_connection(committed_db):
 
     def work() -> None:
         try:
-            pids.append(hot_queries.fetch_all("SELECT pg_backend_pid()", [])[0][0])
+            pids.append(cursors.fetch_all("SELECT pg_backend_pid()", [])[0][0])
         finally:
             connection.close()
 
@@ -102,7 +102,7 @@ def test_each_thread_uses_its_own_connection(committed_db):
 
 def test_counted_queries_go_through_djangos_cursor(db):
     with CaptureQueriesContext(connection) as captured:
-        hot_queries.fetch_all("SELECT %s::int", [7])
+        cursors.fetch_all("SELECT %s::int", [7])
     assert [q["sql"] for q in captured.captured_queries] == ["SELECT 7::int"]
 
     seen = []
@@ -112,5 +112,5 @@ def test_counted_queries_go_through_djangos_cursor(db):
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(wrapper):
-        assert hot_queries.fetch_all("SELECT 1", []) == [(1,)]
+        assert cursors.fetch_all("SELECT 1", []) == [(1,)]
     assert seen == ["SELECT 1"]

@@ -8,19 +8,19 @@ from datetime import datetime
 from uuid import UUID
 
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from audit.actors import Actor
 from audit.services import record_event
-from cmp.client.webhooks import SECRET_PREFIX
+from cmp_common.wire.webhooks import SECRET_PREFIX
 from consents import pii
 from consents.errors import InvalidTransitionError, NotFoundError, ValidationError
 from consents.models import Organization
-from consents.propagation.addresses import check_webhook_url
-from consents.propagation.delivery import disable_endpoint
-from consents.propagation.models import EVENT_TYPES, Delivery, WebhookEndpoint
-from consents.propagation.outbox import nudge_relay
+from consents.selectors import endpoints_of
+from consents.webhooks.addresses import check_webhook_url
+from consents.webhooks.delivery import disable_endpoint
+from consents.webhooks.models import EVENT_TYPES, Delivery, WebhookEndpoint
+from consents.webhooks.outbox import nudge_relay
 
 
 def _event_types(event_types: Sequence[str] | None) -> list[str]:
@@ -73,11 +73,6 @@ def register_webhook_endpoint(
             },
         )
     return endpoint, secret
-
-
-def endpoints_of(organization: Organization) -> QuerySet[WebhookEndpoint]:
-    """The organization's endpoints; nobody else's are ever in reach."""
-    return WebhookEndpoint.objects.filter(organization=organization)
 
 
 def _own_endpoint(organization: Organization, endpoint_id: UUID) -> WebhookEndpoint:

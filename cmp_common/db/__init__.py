@@ -1,0 +1,1 @@
+"""Low-level database helpers for the platform's hot statements."""
