@@ -1,6 +1,8 @@
 """Officers' filters for searching and exporting, shared by pages, API and CLI."""
 
+from collections.abc import Mapping
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from django import forms
 from django.utils import timezone
@@ -80,3 +82,21 @@ class ExportForm(EventFilterForm):
     format = forms.ChoiceField(
         label=_("Format"), choices=[(f, f.upper()) for f in FORMATS], initial="jsonl"
     )
+
+
+class InvalidQuery(ValueError):
+    """Filters that do not parse; `errors` maps each field to its messages."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("invalid audit query")
+        self.errors = errors
+
+
+def parse_export_query(data: Mapping[str, Any]) -> tuple[str, EventFilters]:
+    """An export's format and filters, read as the officers' pages read them."""
+    form = ExportForm(data)
+    if not form.is_valid():
+        raise InvalidQuery(
+            {name: [str(e) for e in errors] for name, errors in form.errors.items()}
+        )
+    return form.cleaned_data["format"], form.filters()

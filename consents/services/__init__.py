@@ -18,6 +18,7 @@ from consents.services.lifecycle import (
     revoke_recipient_consents,
 )
 from consents.services.organizations import (
+    register_officer_client,
     register_organization,
     set_organization_status,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "pause_consent",
     "record_collected_consent",
     "record_transfer",
+    "register_officer_client",
     "register_organization",
     "register_subject",
     "register_webhook_endpoint",

@@ -1,7 +1,10 @@
-"""Registering organizations, their OAuth clients, and suspending them."""
+"""Registering organizations and their OAuth clients, suspending them, and
+issuing compliance officers their own clients for the audit API."""
 
 from dataclasses import dataclass
+from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from oauth2_provider.generators import generate_client_secret
@@ -22,6 +25,28 @@ class IssuedClient:
     client_secret: str
 
 
+@dataclass(frozen=True)
+class OfficerClient:
+    """Client credentials; the secret is shown once and stored only as a hash."""
+
+    client_id: str
+    client_secret: str
+
+
+def _confidential_client(name: str, **owner: Any) -> tuple[Any, str]:
+    """A client-credentials OAuth application and its secret, shown only now."""
+    application_model = get_application_model()
+    secret = generate_client_secret()
+    application = application_model.objects.create(
+        name=name,
+        client_type=application_model.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=application_model.GRANT_CLIENT_CREDENTIALS,
+        client_secret=secret,
+        **owner,
+    )
+    return application, secret
+
+
 def register_organization(*, code: str, name: str, actor: Actor) -> IssuedClient:
     """Create an organization with a confidential client-credentials OAuth client."""
     organization = Organization(code=code.strip().lower(), name=name.strip())
@@ -29,16 +54,11 @@ def register_organization(*, code: str, name: str, actor: Actor) -> IssuedClient
         organization.full_clean()
     except DjangoValidationError as exc:
         raise ValidationError("invalid organization", fields=exc.message_dict) from exc
-    secret = generate_client_secret()
-    application_model = get_application_model()
     try:
         with transaction.atomic():
             organization.save(force_insert=True)
-            application = application_model.objects.create(
-                name=f"{organization.code} API client",
-                client_type=application_model.CLIENT_CONFIDENTIAL,
-                authorization_grant_type=application_model.GRANT_CLIENT_CREDENTIALS,
-                client_secret=secret,
+            application, secret = _confidential_client(
+                f"{organization.code} API client"
             )
             OrganizationClient.objects.create(
                 organization=organization, application=application
@@ -82,3 +102,25 @@ def set_organization_status(
             payload={"organization": code, "reason": reason[:500]},
         )
     return organization
+
+
+def register_officer_client(*, user: AbstractBaseUser, actor: Actor) -> OfficerClient:
+    """A client-credentials client owned by a staff member; its tokens act as them
+    on the audit API (scope `audit:read`)."""
+    if not (user.is_active and user.is_staff):
+        raise ValidationError(
+            "not a staff member", fields={"username": ["must be active staff"]}
+        )
+    with transaction.atomic():
+        application, secret = _confidential_client(
+            f"audit officer {user.get_username()}", user=user
+        )
+        record_event(
+            action="officer_client.registered",
+            actor=actor,
+            payload={
+                "officer": user.get_username(),
+                "client_id": application.client_id,
+            },
+        )
+    return OfficerClient(application.client_id, secret)

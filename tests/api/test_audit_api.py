@@ -6,11 +6,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from api.officers import register_officer_client
 from audit.export import EXPORTED
 from audit.models import AuditEvent
 from audit.signing import jwks
 from audit.verify_export import verify_export
+from consents.services import register_officer_client
 from tests.api.conftest import OrgClient
 from tests.factories import TESTER, bulk_chain
 

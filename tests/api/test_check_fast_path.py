@@ -1,13 +1,13 @@
-"""The check's fast path (`api.checking.fast_answer`) answers exactly as DRF's
-path does: the same status, body and headers, for answers and for errors, and it
-stands aside for every request it does not fully understand."""
+"""The check's fast path (`api.organizations.checks.fast_answer`) answers exactly
+as DRF's path does: the same status, body and headers, for answers and for
+errors, and it stands aside for every request it does not fully understand."""
 
 import uuid
 
 import pytest
 from rest_framework.test import APIClient
 
-from api import checking
+from api.organizations import checks as checking
 from audit.models import PendingEvent
 from audit.selectors import find_event
 from consents import services

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from api import serializers as s
+from api.organizations import checks as s
 from consents.decisions import ConsentDecision, Reason
 
 BODIES = [

@@ -16,8 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api import serializers as s
 from api.authentication import OfficerTokenAuthentication
+from api.officers import serializers as s
 from api.permissions import IsAuditOfficer
 from audit.actors import staff_actor
 from audit.export import export_manifest, start_export

@@ -8,8 +8,8 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api import serializers as s
-from api.views import OrganizationView
+from api.organizations import serializers as s
+from api.organizations.views import OrganizationView
 from consents import selectors
 from consents.services import acknowledgements, endpoints
 from consents.webhooks.models import Delivery, WebhookEndpoint

@@ -1,11 +1,8 @@
-"""API v1: one thin view per operation over consents services.
+"""The organizations' API: one thin view per operation over consents services.
 
-Organizations call it with client-credentials tokens; apps acting for one person
-call `/me/` with tokens the person granted them.
-"""
+Organizations call it with client-credentials tokens. The check is in `checks`,
+webhook endpoints and deliveries in `webhooks`."""
 
-from functools import cache
-from urllib.parse import urlencode
 from uuid import UUID
 
 from django.http import Http404
@@ -14,44 +11,16 @@ from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.serializers import Serializer
-from rest_framework.views import APIView
 
-from api import checking
-from api import serializers as s
-from api.authentication import OrganizationAuthentication, PersonAuthentication
-from api.pagination import NewestFirstPagination
-from api.permissions import ORGANIZATION_SCOPED, PERSON_SCOPED
+from api.authentication import OrganizationAuthentication
+from api.base import ValidatingView
+from api.organizations import serializers as s
+from api.permissions import ORGANIZATION_SCOPED
+from api.serializers import ReasonInputSerializer, ScopeOutputSerializer
 from audit.actors import Actor
 from consents import selectors, services
-from consents.models import Consent, DataSubject, Organization, Scope
+from consents.models import Consent, Organization, Scope
 from consents.receipts import decision_from_transfer_token
-from consents.services.checks import Credential
-
-
-@cache
-def _shared(serializer_class: type[Serializer]) -> Serializer:
-    """One shared, stateless instance per serializer without context.
-
-    A new serializer deep-copies its declared fields, which costs more than the
-    validation or rendering itself; `run_validation` and `to_representation` keep
-    no state on the instance.
-    """
-    return serializer_class()
-
-
-class ValidatingView(APIView):
-    required_scopes: list[str] = []
-
-    def valid(self, serializer_class, data) -> dict:
-        return _shared(serializer_class).run_validation(data)
-
-    def paginated(self, consents, serializer_class, **context) -> Response:
-        """One cursor page of consents, newest first."""
-        paginator = NewestFirstPagination()
-        page = paginator.paginate_queryset(consents, self.request, view=self)
-        body = serializer_class(page, many=True, context=context).data
-        return paginator.get_paginated_response(body)
 
 
 class OrganizationView(ValidatingView):
@@ -89,9 +58,9 @@ class PurposeListView(OrganizationView):
 
 
 class ScopeListView(OrganizationView):
-    @extend_schema(responses=s.ScopeOutputSerializer(many=True))
+    @extend_schema(responses=ScopeOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        return Response(s.ScopeOutputSerializer(Scope.objects.all(), many=True).data)
+        return Response(ScopeOutputSerializer(Scope.objects.all(), many=True).data)
 
 
 class ConsentCollectionView(OrganizationView):
@@ -161,9 +130,9 @@ class ConsentStatusView(OrganizationView):
     def change(self, consent: Consent, reason: str) -> Consent:
         raise NotImplementedError
 
-    @extend_schema(request=s.ReasonInputSerializer, responses=s.ConsentOutputSerializer)
+    @extend_schema(request=ReasonInputSerializer, responses=s.ConsentOutputSerializer)
     def post(self, request: Request, consent_id: UUID) -> Response:
-        data = self.valid(s.ReasonInputSerializer, request.data)
+        data = self.valid(ReasonInputSerializer, request.data)
         consent = self.own_consent(consent_id)
         if self.recipient_only and consent.recipient_id != self.organization.pk:
             raise PermissionDenied("only the consent's recipient may do this")
@@ -260,25 +229,6 @@ class ConsentRequestDetailView(OrganizationView):
         return Response(body)
 
 
-class CheckView(OrganizationView):
-    reconfirms_token = True  # check_consent's query confirms the credential
-    required_scopes = ["consents:check"]
-    throttle_scope = "check"
-
-    def dispatch(self, request, *args, **kwargs):
-        return checking.fast_answer(self, request) or super().dispatch(
-            request, *args, **kwargs
-        )
-
-    @extend_schema(request=s.CheckInputSerializer, responses=s.CheckOutputSerializer)
-    def post(self, request: Request) -> Response:
-        """May the caller process this data? Denials are answers, not errors."""
-        data = s.valid_check_input(request.data)
-        credential = Credential(request.auth.token_checksum, *self.required_scopes)
-        body = checking.answer(self.organization, data, credential)
-        return Response(body)
-
-
 class TransferCreateView(OrganizationView):
     required_scopes = ["transfers:write"]
     throttle_scope = "write"
@@ -304,91 +254,3 @@ class TransferCreateView(OrganizationView):
         )
         body = s.TransferOutputSerializer(transfer).data
         return Response(body, status=status.HTTP_201_CREATED)
-
-
-# --- The person's API: apps acting for one signed-in person ------------------------
-
-
-class PersonView(ValidatingView):
-    authentication_classes = [PersonAuthentication]
-    permission_classes = PERSON_SCOPED
-    required_scopes = ["me:read"]
-
-    @property
-    def subject(self) -> DataSubject:
-        return self.request.user.subject
-
-    def own_consent(self, consent_id: UUID) -> Consent:
-        """The person's own consent; anybody else's is simply not found."""
-        consent = selectors.consent_for_subject(self.subject, consent_id)
-        if consent is None:
-            raise Http404
-        return consent
-
-    def render_consent(self, consent: Consent) -> Response:
-        return Response(s.PersonConsentOutputSerializer(consent).data)
-
-
-class PersonConsentListView(PersonView):
-    @extend_schema(
-        operation_id="me_consents_list",
-        parameters=[s.PersonConsentListQuerySerializer],
-        responses=s.PersonConsentPageOutputSerializer,
-    )
-    def get(self, request: Request) -> Response:
-        """Every consent the person gave, newest first."""
-        query = self.valid(
-            s.PersonConsentListQuerySerializer, request.query_params.dict()
-        )
-        consents = selectors.consents_for_subject(
-            self.subject, status=query.get("status"), recipient=query.get("recipient")
-        )
-        return self.paginated(consents, s.PersonConsentOutputSerializer)
-
-
-class PersonConsentDetailView(PersonView):
-    @extend_schema(responses=s.PersonConsentOutputSerializer)
-    def get(self, request: Request, consent_id: UUID) -> Response:
-        return self.render_consent(self.own_consent(consent_id))
-
-
-class PersonConsentRevokeView(PersonView):
-    required_scopes = ["me:write"]
-
-    @extend_schema(
-        request=s.ReasonInputSerializer, responses=s.PersonConsentOutputSerializer
-    )
-    def post(self, request: Request, consent_id: UUID) -> Response:
-        """Revoke for the person: the recipient's next check is denied."""
-        data = self.valid(s.ReasonInputSerializer, request.data)
-        consent = self.own_consent(consent_id)
-        services.revoke_consent(
-            consent_id=consent.id,
-            actor=Actor("subject", self.subject.pseudonym),
-            reason=data["reason"],
-        )
-        return self.render_consent(self.own_consent(consent_id))
-
-
-class PersonActivityView(PersonView):
-    @extend_schema(
-        operation_id="me_activity_list",
-        parameters=[s.PersonActivityQuerySerializer],
-        responses=s.PersonActivityPageOutputSerializer,
-    )
-    def get(self, request: Request) -> Response:
-        """Checks and transfers on the person's data, newest first."""
-        query = self.valid(s.PersonActivityQuerySerializer, request.query_params.dict())
-        page = selectors.subject_timeline(
-            self.subject, recipient=query.get("recipient"), before=query.get("before")
-        )
-        following = None
-        if page.older is not None:
-            following = request.build_absolute_uri(
-                "?" + urlencode({**query, "before": page.older})
-            )
-        body = {
-            "next": following,
-            "results": s.PersonActivityOutputSerializer(page.events, many=True).data,
-        }
-        return Response(body)

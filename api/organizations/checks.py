@@ -1,4 +1,5 @@
-"""`POST /api/v1/checks/`: the answer, and the fast path most checks take.
+"""`POST /api/v1/checks/`: its view, input and output, and the fast path most
+checks take. The rule of the check itself is `consents.decisions`.
 
 Every transfer is preceded by a check, so the check's cost is the platform's.
 For a check, DRF's own work (wrapping the request, negotiating, running the
@@ -20,7 +21,12 @@ from typing import Any
 
 import orjson
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed, Throttled
+from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.authentication import (
@@ -29,9 +35,11 @@ from api.authentication import (
     bearer_checksum,
 )
 from api.negotiation import ANY_JSON, JSON, JSON_BODY
-from api.serializers import check_answer, plain_check_input
+from api.organizations.views import OrganizationView
+from api.serializers import StrictInputSerializer, codes_field
 from api.throttling import admit
 from consents import services
+from consents.decisions import ConsentDecision
 from consents.errors import CredentialRejectedError, OrganizationSuspendedError
 from consents.models import Organization
 from consents.receipts import transfer_token
@@ -39,6 +47,84 @@ from consents.services.checks import Credential
 
 # Check bodies are a few hundred bytes; a larger one takes DRF's path.
 MAX_FAST_BODY = 16 * 1024
+
+
+class CheckInputSerializer(StrictInputSerializer):
+    subject_ref = serializers.CharField(max_length=128)
+    purpose = serializers.CharField(max_length=100)
+    scopes = codes_field()
+    counterparty = serializers.CharField(max_length=32, required=False)
+    data_from = serializers.DateField(required=False)
+    data_to = serializers.DateField(required=False)
+
+
+def _plain(value: Any, max_length: int) -> bool:
+    """A string any CharField here takes unchanged: printable ASCII, trimmed."""
+    return (
+        type(value) is str
+        and 0 < len(value) <= max_length
+        and value.isascii()
+        and value.isprintable()
+        and value == value.strip()
+    )
+
+
+_CHECK_FIELDS = frozenset(CheckInputSerializer().fields)
+
+
+def plain_check_input(data: Any) -> dict[str, Any] | None:
+    """What CheckInputSerializer returns for the common body (plain codes, no
+    dates), taken as it is; None for any other body."""
+    if type(data) is dict and data.keys() <= _CHECK_FIELDS:
+        scopes = data.get("scopes")
+        if (
+            _plain(data.get("subject_ref"), 128)
+            and _plain(data.get("purpose"), 100)
+            and type(scopes) is list
+            and 0 < len(scopes) <= 100
+            and all(_plain(code, 100) for code in scopes)
+            and ("counterparty" not in data or _plain(data["counterparty"], 32))
+            and "data_from" not in data
+            and "data_to" not in data
+        ):
+            return dict(data)
+    return None
+
+
+def valid_check_input(data: Any) -> dict[str, Any]:
+    """What CheckInputSerializer returns, without it for the common body; any
+    other body, and every error, goes through the serializer itself."""
+    plain = plain_check_input(data)
+    return plain if plain is not None else CheckInputSerializer().run_validation(data)
+
+
+class CheckOutputSerializer(serializers.Serializer):
+    allowed = serializers.BooleanField()
+    reason = serializers.CharField(allow_null=True)
+    consent_id = serializers.UUIDField(allow_null=True)
+    expires_at = serializers.DateTimeField(allow_null=True)
+    missing_scopes = serializers.ListField(child=serializers.CharField())
+    decision_id = serializers.UUIDField()
+    transfer_token = serializers.CharField(allow_null=True)
+
+
+def check_answer(decision: ConsentDecision, transfer_token: str | None) -> dict:
+    """CheckOutputSerializer's rendering of a decision, written out for the hot
+    path (a test holds the two equal)."""
+    expires_at = decision.expires_at
+    if expires_at is not None:
+        expires_at = timezone.localtime(expires_at).isoformat()
+        if expires_at.endswith("+00:00"):
+            expires_at = expires_at[:-6] + "Z"
+    return {
+        "allowed": decision.allowed,
+        "reason": decision.reason.value if decision.reason else None,
+        "consent_id": str(decision.consent_id) if decision.consent_id else None,
+        "expires_at": expires_at,
+        "missing_scopes": list(decision.missing_scopes),
+        "decision_id": str(decision.decision_id),
+        "transfer_token": transfer_token,
+    }
 
 
 def answer(
@@ -119,3 +205,20 @@ def _small(content_length: str) -> bool:
 def _allow(view_class: type[APIView]) -> str:
     """The `Allow` header DRF sets on every response of the view."""
     return ", ".join(view_class().allowed_methods)
+
+
+class CheckView(OrganizationView):
+    reconfirms_token = True  # check_consent's query confirms the credential
+    required_scopes = ["consents:check"]
+    throttle_scope = "check"
+
+    def dispatch(self, request, *args, **kwargs):
+        return fast_answer(self, request) or super().dispatch(request, *args, **kwargs)
+
+    @extend_schema(request=CheckInputSerializer, responses=CheckOutputSerializer)
+    def post(self, request: Request) -> Response:
+        """May the caller process this data? Denials are answers, not errors."""
+        data = valid_check_input(request.data)
+        credential = Credential(request.auth.token_checksum, *self.required_scopes)
+        body = answer(self.organization, data, credential)
+        return Response(body)

@@ -3,9 +3,9 @@ import json
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from api.officers import register_officer_client
 from audit.actors import Actor
 from consents.errors import ValidationError
+from consents.services import register_officer_client
 
 
 class Command(BaseCommand):

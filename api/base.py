@@ -1,0 +1,35 @@
+"""The view base every audience shares: validation with shared serializer
+instances, and cursor pages."""
+
+from functools import cache
+
+from rest_framework.response import Response
+from rest_framework.serializers import Serializer
+from rest_framework.views import APIView
+
+from api.pagination import NewestFirstPagination
+
+
+@cache
+def _shared(serializer_class: type[Serializer]) -> Serializer:
+    """One shared, stateless instance per serializer without context.
+
+    A new serializer deep-copies its declared fields, which costs more than the
+    validation or rendering itself; `run_validation` and `to_representation` keep
+    no state on the instance.
+    """
+    return serializer_class()
+
+
+class ValidatingView(APIView):
+    required_scopes: list[str] = []
+
+    def valid(self, serializer_class, data) -> dict:
+        return _shared(serializer_class).run_validation(data)
+
+    def paginated(self, consents, serializer_class, **context) -> Response:
+        """One cursor page of consents, newest first."""
+        paginator = NewestFirstPagination()
+        page = paginator.paginate_queryset(consents, self.request, view=self)
+        body = serializer_class(page, many=True, context=context).data
+        return paginator.get_paginated_response(body)

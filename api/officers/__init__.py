@@ -1,0 +1,1 @@
+"""The audit API for compliance officers: export, manifests, verification."""

@@ -1,0 +1,2 @@
+"""The API for organizations (recipients and holders), on client-credentials
+tokens."""
