@@ -38,6 +38,7 @@ run: setup
 ## Run the whole suite (PostgreSQL and Redis when reachable; required when CI=true).
 test: setup browser
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest
 
 CHROMIUM ?= /usr/bin/chromium
@@ -56,6 +57,7 @@ screenshots: setup browser
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/ruff format --check .
 
 format: setup
