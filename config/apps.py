@@ -14,3 +14,6 @@ class ConfigConfig(AppConfig):
 
         app.set_current()
         app.set_default()
+        # Import every app's tasks now, not when a worker starts: web processes
+        # queue tasks by name from the registry (`consents.webhooks.relay`).
+        app.autodiscover_tasks(force=True)

@@ -32,8 +32,10 @@ def wheel(tmp_path_factory) -> Path:
             shutil.copy2(ROOT / name, source / name)
     out = tmp_path_factory.mktemp("dist")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
-        + ["--quiet", "--wheel-dir", str(out), str(source)],
+        [
+            *(sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet"),
+            *("--no-build-isolation", "--wheel-dir", str(out), str(source)),
+        ],
         check=True,
         timeout=300,
     )
