@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import threading
 import time
@@ -41,14 +40,11 @@ from pathlib import Path
 
 import psycopg
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-if str(PROJECT_ROOT) not in sys.path:
-    sys.path.insert(0, str(PROJECT_ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file
+from bench import harness
+from bench.scratch import scratch_database
 
-from bench.machine import cpu_count, cpu_model  # noqa: E402
-from bench.scratch import scratch_database  # noqa: E402
-
-DEFAULT_SERVER_URL = "postgres://postgres@127.0.0.1:5432"
+SETTINGS = "settings.test"  # the test suite's keys, on the scratch database
 CONNECTION_COUNTS = (1, 4, 8)
 WARMUP_EVENTS = 200
 PLAIN_TABLE = "bench_plain"
@@ -87,25 +83,10 @@ class Tickets:
 # --- Scratch database and Django --------------------------------------------------
 
 
-def setup_django(database_url: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "settings.test"
-    if str(PROJECT_ROOT) not in sys.path:
-        sys.path.insert(0, str(PROJECT_ROOT))
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0, interactive=False)
-
-
-def close_django_connections() -> None:
-    from django.conf import settings
-
-    if settings.configured:
-        from django.db import connections
-
-        connections.close_all()
+def start_django(database_url: str) -> None:
+    """Django with the test settings on the scratch database, migrated."""
+    harness.setup_django(SETTINGS, DATABASE_URL=database_url)
+    harness.migrate()
 
 
 def create_plain_table() -> None:
@@ -269,31 +250,20 @@ def check_gapless() -> tuple[int, int]:
     return top, rows
 
 
-def server_settings() -> dict[str, str]:
-    from django.db import connection
-
-    names = ("server_version", "synchronous_commit", "fsync", "shared_buffers")
-    with connection.cursor() as cursor:
-        values = {}
-        for name in names:
-            cursor.execute(f"SHOW {name}")
-            values[name] = cursor.fetchone()[0]
-    return values
-
-
-def print_machine() -> None:
+def print_machine(database_url: str) -> None:
     import django
 
-    pg = server_settings()
-    print("Machine")
-    print(f"  nproc               {cpu_count()}")
-    print(f"  cpu                 {cpu_model()}")
-    print(f"  python              {platform.python_version()}")
-    print(f"  django / psycopg    {django.get_version()} / {psycopg.__version__}")
-    print(f"  postgresql          {pg['server_version']}")
-    print(
-        f"  synchronous_commit  {pg['synchronous_commit']}, fsync {pg['fsync']}, "
-        f"shared_buffers {pg['shared_buffers']}"
+    pg = harness.postgres_settings(database_url)
+    harness.print_machine(
+        [
+            ("django / psycopg", f"{django.get_version()} / {psycopg.__version__}"),
+            ("postgresql", pg["server_version"]),
+            (
+                "synchronous_commit",
+                f"{pg['synchronous_commit']}, fsync {pg['fsync']}, "
+                f"shared_buffers {pg['shared_buffers']}",
+            ),
+        ]
     )
     print()
 
@@ -329,7 +299,7 @@ def print_verification(check: Verification, top: int, rows: int) -> None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = harness.argument_parser(__doc__)
     parser.add_argument(
         "--events",
         type=int,
@@ -342,22 +312,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=10.0,
         help="longest duration per phase in seconds (default 10)",
     )
-    parser.add_argument(
-        "--database-url",
-        default=DEFAULT_SERVER_URL,
-        help=f"server root URL; a scratch database is made on it "
-        f"(default {DEFAULT_SERVER_URL})",
-    )
-    return parser.parse_args(argv)
+    return harness.parse_args(parser, argv)
 
 
 def measure_appends(
-    connection_counts: tuple[int, ...], seconds: float, max_events: int
+    database_url: str,
+    connection_counts: tuple[int, ...],
+    seconds: float,
+    max_events: int,
 ) -> list[Result]:
     """Plain inserts and chained appends with each number of connections, after a
     warm-up (the plain table is made here)."""
     create_plain_table()
-    print_machine()
+    print_machine(database_url)
     warm_up()
     results: list[Result] = []
     for connections in connection_counts:
@@ -369,9 +336,9 @@ def measure_appends(
     return results
 
 
-def run_benchmark(seconds: float, max_events: int) -> bool:
+def run_benchmark(database_url: str, seconds: float, max_events: int) -> bool:
     """Run all phases and checks, print the report; True when the chain verifies."""
-    results = measure_appends(CONNECTION_COUNTS, seconds, max_events)
+    results = measure_appends(database_url, CONNECTION_COUNTS, seconds, max_events)
     print(
         f"Phases: at most {seconds:g} s or {max_events} events each, "
         f"after {WARMUP_EVENTS} warm-up events of each kind"
@@ -390,10 +357,10 @@ def main(argv: list[str] | None = None) -> int:
         args.database_url, f"cmp_bench_{os.getpid()}"
     ) as database_url:
         try:
-            setup_django(database_url)
-            ok = run_benchmark(args.seconds, args.events)
+            start_django(database_url)
+            ok = run_benchmark(database_url, args.seconds, args.events)
         finally:
-            close_django_connections()
+            harness.close_django_connections()
     return 0 if ok else 1
 
 

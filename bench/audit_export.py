@@ -43,20 +43,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-if str(PROJECT_ROOT) not in sys.path:
-    sys.path.insert(0, str(PROJECT_ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file
+from audit.chain import STORED_FIELDS
+from bench import harness
+from bench.audit_append import SETTINGS, measure_appends, print_results, start_django
+from bench.scratch import scratch_database
 
-from audit.chain import STORED_FIELDS  # noqa: E402
-from bench.audit_append import (  # noqa: E402
-    close_django_connections,
-    measure_appends,
-    print_results,
-    setup_django,
-)
-from bench.scratch import scratch_database  # noqa: E402
-
-DEFAULT_SERVER_URL = "postgres://postgres@127.0.0.1:5432"
 WRITERS = (1, 8)
 PHASES = ("idle", "copy", "export", "verify_audit", "verify_export")
 _COPY_COLUMNS = STORED_FIELDS
@@ -209,7 +201,7 @@ def measure_phase(phase: str, database_url: str, workdir: Path) -> dict:
     """Run one phase in a fresh process, so its peak memory is its own."""
     done = subprocess.run(
         [sys.executable, __file__, "--phase", phase, "--workdir", str(workdir)],
-        cwd=PROJECT_ROOT,
+        cwd=harness.PROJECT_ROOT,
         env=dict(os.environ, DATABASE_URL=database_url),
         stdout=subprocess.PIPE,
         check=True,
@@ -243,25 +235,21 @@ def print_scale(rows: list[tuple[int, str, dict]]) -> None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = harness.argument_parser(__doc__)
     parser.add_argument("--seconds", type=float, default=5.0, help="per append phase")
     parser.add_argument("--events", type=int, default=50_000, help="per append phase")
     parser.add_argument(
         "--sizes", default="100000,1000000", help="log sizes for export and verify"
     )
-    parser.add_argument("--database-url", default=DEFAULT_SERVER_URL)
     parser.add_argument("--phase", choices=PHASES, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
+    return harness.parse_args(parser, argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.phase:  # a child: the database is already set up
-        os.environ["DJANGO_SETTINGS_MODULE"] = "settings.test"
-        import django
-
-        django.setup()
+        harness.setup_django(SETTINGS)
         print(json.dumps(run_phase(args.phase, args.workdir)))
         return 0
     sizes = [int(size) for size in args.sizes.split(",")]
@@ -272,13 +260,13 @@ def main(argv: list[str] | None = None) -> int:
         tempfile.TemporaryDirectory(prefix="cmp-auditbench-") as workdir,
     ):
         try:
-            setup_django(database_url)
-            results = measure_appends(WRITERS, args.seconds, args.events)
+            start_django(database_url)
+            results = measure_appends(database_url, WRITERS, args.seconds, args.events)
             print(f"Append: at most {args.seconds:g} s or {args.events} events each")
             print_results(results)
             ok = run_scale(sizes, database_url, Path(workdir))
         finally:
-            close_django_connections()
+            harness.close_django_connections()
     return 0 if ok else 1
 
 
@@ -292,7 +280,7 @@ def run_scale(sizes: list[int], database_url: str, workdir: Path) -> bool:
         started = time.perf_counter()
         grow_log(missing)
         create_checkpoint()
-        close_django_connections()
+        harness.close_django_connections()
         print(
             f"Generated {missing} events to reach {size} "
             f"({time.perf_counter() - started:.0f} s, COPY, one checkpoint)"

@@ -7,8 +7,8 @@ so the figure measures the page cache more than the platform. A production
 server is sized for its data; PostgreSQL's own guidance is a quarter of the
 memory for `shared_buffers`. This starts one such server from a fresh `initdb` on
 a free loopback port, with every other setting at its default (`fsync` and
-`synchronous_commit` on), and ends it by its process id. The machine's shared
-server is never touched.
+`synchronous_commit` on), and ends it by its process id (its process group if
+it hangs on). The machine's shared server is never touched.
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
+
+from bench import harness
 
 READY_SECONDS = 60
 STOP_SECONDS = 60
@@ -69,51 +70,39 @@ def own_postgres(port: int, shared_buffers: str, log: Path) -> Iterator[str]:
         )  # fmt: skip
         if initdb.returncode != 0:
             raise PostgresStartError(f"initdb failed: {initdb.stderr.strip()}")
-        with log.open("ab") as out:
-            server = subprocess.Popen(
-                [bindir / "postgres", "-D", datadir, "-p", str(port),
-                 "-c", "listen_addresses=127.0.0.1",
-                 "-c", f"unix_socket_directories={datadir}",
-                 "-c", f"shared_buffers={shared_buffers}"],
-                stdout=out, stderr=subprocess.STDOUT, start_new_session=True, **user,
-            )  # fmt: skip
+        server = harness.start_process(
+            [bindir / "postgres", "-D", datadir, "-p", str(port),
+             "-c", "listen_addresses=127.0.0.1",
+             "-c", f"unix_socket_directories={datadir}",
+             "-c", f"shared_buffers={shared_buffers}"],
+            log, **user,
+        )  # fmt: skip
         try:
             url = f"postgres://postgres@127.0.0.1:{port}"
-            _wait_ready(url, server, log)
+            harness.wait_ready(
+                server,
+                lambda: _answers(url),
+                "PostgreSQL",
+                lambda: _tail(log),
+                error=PostgresStartError,
+                seconds=READY_SECONDS,
+            )
             yield url
         finally:
-            _stop(server)
+            # Fast shutdown (SIGINT): the benchmark has no use for its sessions.
+            harness.stop_process(server, stop=signal.SIGINT, seconds=STOP_SECONDS)
     finally:
         shutil.rmtree(datadir, ignore_errors=True)
 
 
-def _wait_ready(url: str, server: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + READY_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise PostgresStartError(f"PostgreSQL exited at start: {_tail(log)}")
-        try:
-            with psycopg.connect(f"{url}/postgres", connect_timeout=2):
-                return
-        except psycopg.OperationalError:
-            time.sleep(0.2)
-    raise PostgresStartError(
-        f"PostgreSQL did not start in {READY_SECONDS} s: {_tail(log)}"
-    )
+def _answers(url: str) -> bool:
+    try:
+        with psycopg.connect(f"{url}/postgres", connect_timeout=2):
+            return True
+    except psycopg.OperationalError:
+        return False
 
 
 def _tail(log: Path) -> str:
-    """The server's last words: the log goes with the run's temporary folder."""
+    """The server's last lines, on one line."""
     return " | ".join(log.read_text(errors="replace").strip().splitlines()[-3:])
-
-
-def _stop(server: subprocess.Popen) -> None:
-    """Fast shutdown (SIGINT) by pid; SIGKILL if it hangs on."""
-    if server.poll() is not None:
-        return
-    server.send_signal(signal.SIGINT)
-    try:
-        server.wait(timeout=STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait(timeout=STOP_SECONDS)

@@ -32,60 +32,41 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from contextlib import ExitStack
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-if str(PROJECT_ROOT) not in sys.path:
-    sys.path.insert(0, str(PROJECT_ROOT))
-
-from bench.machine import cpu_count, cpu_model  # noqa: E402
-from bench.scratch import scratch_database  # noqa: E402
-from tests.processes import (  # noqa: E402
-    OwnRedis,
-    celery_worker_command,
-    stop_process,
-    wait_until,
-)
-from tests.receiver import Receiver, running_receiver  # noqa: E402
-
-DEFAULT_SERVER_URL = "postgres://postgres@127.0.0.1:5432"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file
+from bench import harness
+from bench.scratch import scratch_database
+from tests.processes import OwnRedis, celery_worker_command, wait_until
+from tests.receiver import Receiver, running_receiver
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = harness.argument_parser(__doc__)
     parser.add_argument("--consents", type=int, default=1000)
     parser.add_argument("--recipients", type=int, default=20)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--timeout", type=float, default=300.0)
-    parser.add_argument("--database-url", default=DEFAULT_SERVER_URL)
-    return parser.parse_args(argv)
+    return harness.parse_args(parser, argv)
 
 
 def configure(database_url: str, broker_url: str) -> dict[str, str]:
     """Environment for this process and the worker: dev keys, no debug."""
-    env = {
-        "DJANGO_SETTINGS_MODULE": "settings.dev",
-        "DEBUG": "false",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": broker_url,
-        "CELERY_BROKER_URL": broker_url,
-        "CMP_WEBHOOK_RELAY_INTERVAL_SECONDS": "1",
-        "CMP_SEAL_INTERVAL_SECONDS": "1",
-    }
-    os.environ.update(env)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    call_command("load_catalog", verbosity=0)
-    return {**os.environ, **env}
+    harness.setup_django(
+        "settings.dev",
+        DEBUG="false",
+        DATABASE_URL=database_url,
+        REDIS_URL=broker_url,
+        CELERY_BROKER_URL=broker_url,
+        CMP_WEBHOOK_RELAY_INTERVAL_SECONDS="1",
+        CMP_SEAL_INTERVAL_SECONDS="1",
+    )
+    harness.migrate(catalog_to=sys.stdout)
+    return dict(os.environ)
 
 
 def make_parties(receivers: list[Receiver], consents: int) -> tuple[list, dict]:
@@ -130,20 +111,6 @@ def make_parties(receivers: list[Receiver], consents: int) -> tuple[list, dict]:
     return granted, secrets
 
 
-def start_worker(env: dict[str, str], concurrency: int, folder: str):
-    command = celery_worker_command(
-        pool="threads",
-        concurrency=concurrency,
-        beat_schedule=f"{folder}/beat-schedule",
-    )
-    return subprocess.Popen(command, cwd=PROJECT_ROOT, env=env)
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
 def baseline(receivers: list[Receiver], secrets: dict[str, str], count: int) -> list:
     """Signed POSTs straight to the same receivers: seconds per request."""
     import requests
@@ -171,7 +138,7 @@ def baseline(receivers: list[Receiver], secrets: dict[str, str], count: int) -> 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    print(f"machine: {cpu_count()} CPUs, {cpu_model()}")
+    print(harness.machine_line())
     print(
         f"{args.consents} revocations over {args.recipients} recipients; one worker "
         f"process (threads x{args.concurrency}, beat inside)"
@@ -195,8 +162,14 @@ def main(argv: list[str] | None = None) -> int:
 
         floor = baseline(receivers, secrets, args.consents)
         folder = stack.enter_context(tempfile.TemporaryDirectory())
-        worker = start_worker(env, args.concurrency, folder)
-        stack.callback(stop_process, worker)
+        command = celery_worker_command(
+            pool="threads",
+            concurrency=args.concurrency,
+            beat_schedule=f"{folder}/beat-schedule",
+        )
+        # No log file: the worker's warnings show with the report.
+        worker = harness.start_process(command, None, env)
+        stack.callback(harness.stop_process, worker)
         time.sleep(3)  # the worker and its beat are up
 
         from audit.actors import Actor
@@ -245,23 +218,23 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "baseline  direct signed POST to the same receivers: "
         f"p50 {statistics.median(floor) * 1000:.1f} ms, "
-        f"p99 {percentile(floor, 0.99) * 1000:.1f} ms"
+        f"p99 {harness.percentile(floor, 0.99) * 1000:.1f} ms"
     )
     if latencies:
         print(
             "commit → receiver: "
             f"p50 {statistics.median(latencies) * 1000:.0f} ms, "
-            f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms, "
+            f"p99 {harness.percentile(latencies, 0.99) * 1000:.0f} ms, "
             f"max {max(latencies) * 1000:.0f} ms"
         )
         print(
             f"deliveries/s (first commit → last arrival): {len(latencies) / span:.0f}"
         )
     print(f"lost: {lost}   corrupted: {corrupted}   repeats: {repeats}")
-    p99_ok = bool(latencies) and percentile(latencies, 0.99) < 1.0
-    print(f"target p99 < 1 s: {'PASS' if p99_ok else 'FAIL'}")
+    p99_ok = bool(latencies) and harness.percentile(latencies, 0.99) < 1.0
+    print(f"target p99 < 1 s: {harness.verdict(p99_ok)}")
     intact = not (lost or corrupted)
-    print(f"target nothing lost or corrupted: {'PASS' if intact else 'FAIL'}")
+    print(f"target nothing lost or corrupted: {harness.verdict(intact)}")
     return 0 if intact else 1
 
 

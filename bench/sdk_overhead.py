@@ -26,25 +26,21 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import requests
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-if str(PROJECT_ROOT) not in sys.path:
-    sys.path.insert(0, str(PROJECT_ROOT))
-
-from bench import check_throughput as served  # noqa: E402
-from bench.machine import cpu_count, cpu_model  # noqa: E402
-from bench.scratch import scratch_database  # noqa: E402
-from cmp.client import ConsentClient  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file
+from bench import check_servers as served
+from bench import harness
+from bench.check_probes import build_probes
+from bench.machine import cpu_count
+from bench.scratch import scratch_database
+from cmp.client import ConsentClient
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = harness.argument_parser(__doc__)
     parser.add_argument("--calls", type=int, default=3000, help="per client (3000)")
     parser.add_argument("--block", type=int, default=100, help="alternation block")
     parser.add_argument("--consents", type=int, default=10_000)
-    parser.add_argument("--database-url", default=served.DEFAULT_SERVER_URL)
-    return parser.parse_args(argv)
+    return harness.parse_args(parser, argv)
 
 
 def summary(name: str, seconds: list[float]) -> dict[str, float]:
@@ -63,7 +59,7 @@ def summary(name: str, seconds: list[float]) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    print(f"machine: {cpu_count()} CPUs, {cpu_model()}")
+    print(harness.machine_line())
     with (
         tempfile.TemporaryDirectory(prefix="cmp-bench-sdk-") as tmp,
         scratch_database(args.database_url, f"cmp_bench_sdk_{os.getpid()}") as db_url,
@@ -74,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             workers=2 * cpu_count() + 1, worker_class="sync", threads=1
         )
         with served.gunicorn(env, config, Path(tmp)) as base_url:
-            every = served.build_probes(dataset, args.calls, seed=7)
+            every = build_probes(dataset, args.calls, seed=7)
             busiest = Counter(p.caller for p in every).most_common(1)[0][0]
             caller = next(c for c in dataset.clients if c.code == busiest)
             probes = [p for p in every if p.caller == busiest]
@@ -84,10 +80,9 @@ def main(argv: list[str] | None = None) -> int:
                 caller.client_secret,
                 scopes="consents:check",
             )
-            plain = requests.Session()
-            plain.trust_env = False
+            plain = harness.local_session()
             plain.headers["Authorization"] = f"Bearer {sdk.access_token()}"
-            url = f"{base_url}/api/v1/checks/"
+            url = base_url + served.CHECK_PATH
 
             def plain_call(body: dict) -> None:
                 response = plain.post(url, json=body, timeout=10)
@@ -114,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     sdk_figures = summary("sdk", times["sdk"])
     for key in ("p50", "mean"):
         overhead = sdk_figures[key] / plain_figures[key] - 1
-        verdict = "PASS" if overhead < 0.10 else "FAIL"
+        verdict = harness.verdict(overhead < 0.10)
         print(f"  SDK overhead on {key}: {overhead:+.1%}  (target < 10 %: {verdict})")
     return 0
 
