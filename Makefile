@@ -9,6 +9,10 @@ PORT ?= 8000
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po \
                                             audit/locale/*/LC_MESSAGES/django.po))
 
+# The type check imports the test settings: on SQLite and without Redis, so it
+# needs no service to be up.
+MYPY := CMP_TEST_DB=sqlite REDIS_URL= $(BIN)/mypy --config-file mypy.ini
+
 .PHONY: run test setup lint format bench clean messages browser screenshots
 
 $(BIN)/.installed: requirements.txt
@@ -39,6 +43,7 @@ run: setup
 test: setup browser
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
+	$(MYPY)
 	$(BIN)/python -m pytest
 
 CHROMIUM ?= /usr/bin/chromium
@@ -58,6 +63,7 @@ screenshots: setup browser
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
+	$(MYPY)
 	$(BIN)/ruff format --check .
 
 format: setup

@@ -9,6 +9,7 @@ because its decision query reads the token and the organization again.
 import hashlib
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
@@ -20,7 +21,10 @@ from rest_framework.authentication import BaseAuthentication
 from consents.models import DataSubject, Organization
 from consents.selectors import token_owner
 
-AccessToken = get_access_token_model()
+if TYPE_CHECKING:
+    from oauth2_provider.models import AccessToken
+else:
+    AccessToken = get_access_token_model()
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 instances, and cursor pages."""
 
 from functools import cache
+from typing import Any
 
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
@@ -30,6 +31,8 @@ class ValidatingView(APIView):
     def paginated(self, consents, serializer_class, **context) -> Response:
         """One cursor page of consents, newest first."""
         paginator = NewestFirstPagination()
-        page = paginator.paginate_queryset(consents, self.request, view=self)
+        page: list[Any] | None = paginator.paginate_queryset(
+            consents, self.request, view=self
+        )
         body = serializer_class(page, many=True, context=context).data
         return paginator.get_paginated_response(body)

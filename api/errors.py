@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -57,8 +58,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             "invalid_transfer_token", str(exc), {"transfer_token": [str(exc)]}
         )
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    # DRF answers these two Django exceptions too; ours have the code and detail.
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
     if isinstance(exc, (OperationalError, InterfaceError)):
         # The database went away (a restart, a failover): nothing was decided.
         body = error_body("service_unavailable", "the database is unavailable")
@@ -66,6 +70,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
+    assert isinstance(exc, exceptions.APIException)  # what DRF's handler answers
     message, fields = _flatten(exc.detail)
     codes = exc.get_codes()
     if isinstance(exc, exceptions.ValidationError):

@@ -17,6 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 from functools import cache as once
+from typing import cast
 
 import redis
 from django.conf import settings
@@ -108,9 +109,10 @@ def admit(scope: str | None, client: str) -> int | None:
     rate = api_settings.DEFAULT_THROTTLE_RATES.get(scope) if scope else None
     if rate is None:
         return None
-    limit, period = parse_rate(rate)
+    # Rates are strings ('600/min'), whatever DRF's stubs say; a rate needs a scope.
+    limit, period = parse_rate(cast(str, rate))
     now = time.time()
-    count = _counter.hit(scope, client, limit=limit, period=period, now=now)
+    count = _counter.hit(cast(str, scope), client, limit=limit, period=period, now=now)
     return None if count <= limit else max(1, int(period - now % period) + 1)
 
 

@@ -14,7 +14,7 @@ from uuid import UUID
 try:
     import orjson
 except ImportError:  # the offline verifier also runs on the standard library alone
-    orjson = None
+    orjson = None  # type: ignore[assignment]  # checked before each use
 
 FORMAT_VERSION = 1
 GENESIS_HASH = "0" * 64

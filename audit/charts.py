@@ -3,7 +3,7 @@
 Every label is escaped here, so a template may mark the result safe.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -57,7 +57,7 @@ def line_chart(
     *,
     title: str,
     labels: Sequence[str],
-    series: dict[str, Sequence[int]],
+    series: Mapping[str, Sequence[int]],
     names: dict[str, str],
 ) -> SafeString:
     """One line per series over the labels (days), with a y axis and a legend."""

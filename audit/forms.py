@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils import timezone
@@ -60,7 +60,7 @@ class EventFilterForm(forms.Form):
     action = forms.CharField(label=_("Action"), required=False, max_length=64)
 
     def clean(self):
-        data = super().clean()
+        data = cast(dict[str, Any], super().clean())  # Form.clean: the cleaned_data
         since, until = data.get("since"), data.get("until")
         if since and until and since >= until:
             self.add_error("until", _("Must be later than the start."))

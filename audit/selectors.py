@@ -241,7 +241,7 @@ def _batched_documents(
     events = AuditEvent.objects.filter(sequence__lte=upto, **fields).order_by(
         "sequence"
     )
-    columns = STORED_FIELDS
+    columns: tuple[str, ...] = STORED_FIELDS
     if with_checkpoints:
         signed = Checkpoint.objects.filter(size=OuterRef("sequence"))
         events = events.annotate(
@@ -255,7 +255,8 @@ def _batched_documents(
         for row in rows:
             fields = dict(zip(STORED_FIELDS, row, strict=False))
             stored = fields.pop("hash")
-            document = event_document(**fields) | {"hash": stored}
+            # The loop reuses the name of the `fields` parameter (a dict[str, str]).
+            document = event_document(**fields) | {"hash": stored}  # type: ignore[arg-type]
             yield _with_checkpoint(document, row)
         after = rows[-1][0]
 

@@ -1,7 +1,7 @@
 """Writes to the audit trail. Every state change records its event through here."""
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -164,6 +164,7 @@ _APPEND_SQL = f"COPY audit_auditevent ({', '.join(STORED_FIELDS)}) FROM STDIN"
 
 def _claim_pending(batch_size: int) -> list[tuple[int, dict[str, Any]]]:
     """(staging id, content) of the oldest unclaimed staged events."""
+    rows: Iterable[Sequence[Any]]
     if connection.vendor != "postgresql":
         rows = (
             PendingEvent.objects.select_for_update(skip_locked=True)

@@ -37,7 +37,7 @@ def _signed(
             if checkpoint_id < previous_id:
                 raise CheckpointError(
                     f"size {statement.size} goes backwards (signed after a "
-                    f"checkpoint of size {previous.size})"
+                    f"checkpoint of size {previous.size})"  # type: ignore[union-attr]  # ids > 0
                 )
             previous, previous_id = statement, checkpoint_id
             document["checkpoint"] = statement

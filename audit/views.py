@@ -2,13 +2,15 @@
 figures. Staff only; every search and every export is itself an audit event."""
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import cast
 from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -112,7 +114,7 @@ def _recent_exports(limit: int = 20) -> list[dict]:
 
 @staff_member_required
 @require_http_methods(["GET", "POST"])
-def exports(request: HttpRequest) -> HttpResponse:
+def exports(request: HttpRequest) -> HttpResponseBase:
     """GET: the export form (pre-filled from a search) and recent exports;
     POST: the export itself, streamed as a download."""
     if request.method == "POST":
@@ -189,7 +191,7 @@ def figures_page(request: HttpRequest) -> HttpResponse:
     daily = figures.per_day(start, end, tz)
     consent_names = {k: names[k] for k in ("granted", "revoked", "expired")}
     check_names = {k: names[k] for k in ("allowed", "denied")}
-    labels = [row.key.strftime("%m-%d") for row in daily]
+    labels = [cast(date, row.key).strftime("%m-%d") for row in daily]  # days
 
     def line(title: str, series_names: dict[str, str]):
         series = {k: [row.counts[k] for row in daily] for k in series_names}

@@ -11,6 +11,7 @@ always read fresh.
 import threading
 import time
 from dataclasses import dataclass
+from typing import cast
 
 from django.db.models.signals import post_delete, post_save
 
@@ -58,7 +59,7 @@ def catalog(*, missing: bool = False) -> CatalogSnapshot:
             _snapshot = snapshot = _load()
             if retry:
                 _last_miss_reload = now
-    return snapshot
+    return cast(CatalogSnapshot, snapshot)  # loaded above when None
 
 
 def clear_catalog_cache(**_: object) -> None:

@@ -179,7 +179,7 @@ def _activity(organizations: dict[str, Organization]) -> None:
         if decision.allowed and records is not None:
             services.record_transfer(
                 reporter=organization,
-                decision_id=decision.decision_id,
+                decision_id=decision.decision_id,  # type: ignore[arg-type]  # recorded
                 scope_codes=scopes,
                 record_count=records,
                 direction="sent",

@@ -96,7 +96,9 @@ def seal(data_key: bytes, subject_id: UUID, field: str, value: str) -> bytes:
     return nonce + AESGCM(data_key).encrypt(nonce, value.encode("utf-8"), aad)
 
 
-def unseal(data_key: bytes, subject_id: UUID, field: str, sealed: bytes) -> str:
+def unseal(
+    data_key: bytes, subject_id: UUID, field: str, sealed: bytes | memoryview
+) -> str:
     blob = bytes(sealed)
     aad = subject_id.bytes + field.encode()
     plain = AESGCM(data_key).decrypt(blob[:_NONCE_BYTES], blob[_NONCE_BYTES:], aad)

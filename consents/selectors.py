@@ -143,7 +143,7 @@ def subject_personal_data(subject: DataSubject) -> SubjectPersonalData:
     )
     data_key = pii.unwrap_data_key(subject.id, wrapped)
 
-    def field(name: str, sealed: bytes | None) -> str:
+    def field(name: str, sealed: bytes | memoryview | None) -> str:
         return pii.unseal(data_key, subject.id, name, sealed) if sealed else ""
 
     return SubjectPersonalData(

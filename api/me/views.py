@@ -1,6 +1,7 @@
 """The person's API (`/me/`): apps acting for one signed-in person, with tokens
 the person granted them."""
 
+from typing import cast
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -9,7 +10,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api.authentication import PersonAuthentication
+from api.authentication import PersonAuthentication, PersonPrincipal
 from api.base import ValidatingView
 from api.me import serializers as s
 from api.permissions import PERSON_SCOPED
@@ -26,7 +27,7 @@ class PersonView(ValidatingView):
 
     @property
     def subject(self) -> DataSubject:
-        return self.request.user.subject
+        return cast(PersonPrincipal, self.request.user).subject
 
     def own_consent(self, consent_id: UUID) -> Consent:
         """The person's own consent; anybody else's is simply not found."""

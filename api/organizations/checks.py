@@ -16,8 +16,9 @@ Any other request, a token's first call included, returns None and takes DRF's
 path. `tests/api/test_check_fast_path.py` holds both paths to the same answers.
 """
 
+from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from django.http import HttpRequest, HttpResponse
@@ -111,6 +112,7 @@ class CheckOutputSerializer(serializers.Serializer):
 def check_answer(decision: ConsentDecision, transfer_token: str | None) -> dict:
     """CheckOutputSerializer's rendering of a decision, written out for the hot
     path (a test holds the two equal)."""
+    expires_at: datetime | str | None
     expires_at = decision.expires_at
     if expires_at is not None:
         expires_at = timezone.localtime(expires_at).isoformat()
@@ -156,7 +158,7 @@ def answer(
     return check_answer(decision, token)
 
 
-def fast_answer(view: APIView, request: HttpRequest) -> HttpResponse | None:
+def fast_answer(view: "CheckView", request: HttpRequest) -> HttpResponse | None:
     """The check's response, or None when the request must take DRF's path."""
     meta = request.META
     if (
@@ -182,11 +184,13 @@ def fast_answer(view: APIView, request: HttpRequest) -> HttpResponse | None:
         wait = admit(view.throttle_scope, organization.code)
         if wait is not None:
             raise Throttled(wait)
-        body = answer(organization, data, Credential(checksum, *view.required_scopes))
+        body = answer(
+            organization, data, Credential(cast(str, checksum), *view.required_scopes)
+        )
     except Exception as exc:
         return _drf_error(view, request, exc)
     response = HttpResponse(orjson.dumps(body), content_type=JSON)
-    response["Allow"] = _allow(type(view))
+    response["Allow"] = _allow(type(view))  # type: ignore[arg-type]  # mypy#11470
     return response
 
 
@@ -219,6 +223,7 @@ class CheckView(OrganizationView):
     def post(self, request: Request) -> Response:
         """May the caller process this data? Denials are answers, not errors."""
         data = valid_check_input(request.data)
-        credential = Credential(request.auth.token_checksum, *self.required_scopes)
+        # request.auth: the AccessToken that OrganizationAuthentication resolved.
+        credential = Credential(request.auth.token_checksum, *self.required_scopes)  # type: ignore[union-attr]
         body = answer(self.organization, data, credential)
         return Response(body)

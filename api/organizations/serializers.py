@@ -186,7 +186,8 @@ class PurposeOutputSerializer(serializers.ModelSerializer):
     @extend_schema_field(PurposeVersionOutputSerializer)
     def get_current_version(self, purpose: Purpose) -> dict:
         """The newest version: the terms a new consent is granted under."""
-        return PurposeVersionOutputSerializer(purpose.current_versions[0]).data
+        # Prefetched by selectors.current_catalog (to_attr).
+        return PurposeVersionOutputSerializer(purpose.current_versions[0]).data  # type: ignore[attr-defined]
 
 
 class WebhookEndpointInputSerializer(StrictInputSerializer):

@@ -43,7 +43,7 @@ class WebhookEndpointCollectionView(OrganizationView):
             sign_ed25519=data["sign_ed25519"],
             description=data.get("description", ""),
         )
-        endpoint.secret = secret
+        endpoint.secret = secret  # type: ignore[attr-defined]  # for the serializer
         body = s.WebhookEndpointCreatedOutputSerializer(endpoint).data
         return Response(body, status=status.HTTP_201_CREATED)
 

@@ -30,12 +30,12 @@ from cmp.client.models import CheckResult
 from cmp.client.webhooks import WebhookVerificationError, verify_webhook
 
 SubjectRef = Callable[[HttpRequest], str]
-_clients: dict[tuple, ConsentClient] = {}
+_clients: dict[tuple[tuple[str, str], ...], ConsentClient] = {}
 
 
 def get_client() -> ConsentClient:
     """One client per process from `settings.CMP_CLIENT` (connections reused)."""
-    options = dict(settings.CMP_CLIENT)
+    options = dict(settings.CMP_CLIENT)  # type: ignore[misc]  # a host setting
     key = tuple(sorted((k, str(v)) for k, v in options.items()))
     if key not in _clients:
         _clients[key] = ConsentClient(**options)
@@ -54,7 +54,10 @@ class ConsentDenied(Exception):
 
     def response(self) -> JsonResponse:
         if self.result is None:
-            body = {"code": "consent_check_unavailable", "message": str(self.error)}
+            body: dict[str, Any] = {
+                "code": "consent_check_unavailable",
+                "message": str(self.error),
+            }
             return JsonResponse({"error": body}, status=503)
         body = {
             "code": "consent_denied",
@@ -87,7 +90,7 @@ def check_request(
         raise ConsentDenied(error=exc) from exc
     if not result.allowed:
         raise ConsentDenied(result=result)
-    request.consent_decision = result
+    request.consent_decision = result  # type: ignore[attr-defined]  # for the view
     return result
 
 
@@ -98,7 +101,7 @@ def consent_required(
     subject_ref: SubjectRef,
     counterparty: str | Callable[[HttpRequest], str | None] | None = None,
     client: ConsentClient | None = None,
-) -> Callable:
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """Decorate a view so it runs only after an allowed check."""
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -142,7 +145,7 @@ def webhook_view(
     @csrf_exempt
     @require_POST
     def view(request: HttpRequest) -> HttpResponse:
-        key = secret or settings.CMP_WEBHOOK_SECRET
+        key = secret or settings.CMP_WEBHOOK_SECRET  # type: ignore[misc]  # a host setting
         try:
             payload = verify_webhook(
                 request.headers, request.body, key, tolerance=tolerance

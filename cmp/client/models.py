@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
 
@@ -23,9 +24,10 @@ def _names(kind: type) -> tuple[str, ...]:
 
 def _build(kind: type[T], data: dict[str, Any], **converted: Any) -> T:
     """`kind` from the API object: its own fields, converted ones, and `raw`."""
-    values = {name: data.get(name) for name in _names(kind)}
+    # Classes are hashable; mypy does not see it for type[T] (python/mypy#11470).
+    values = {name: data.get(name) for name in _names(kind)}  # type: ignore[arg-type]
     values.update(converted)
-    return kind(**values, raw=data)
+    return cast(Callable[..., T], kind)(**values, raw=data)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from cmp.client.errors import TokenVerificationError
 from cmp_common.wire.jws import SignatureError, b64url_decode, verify_compact
@@ -82,7 +82,7 @@ class JWKSCache:
             if stale or (unknown and age >= self.min_refresh):
                 self._keys = self._fetch()
                 self._fetched_at = time.monotonic()
-            return self._keys
+            return cast("dict[str, Any]", self._keys)  # fetched above when None
 
 
 def verify_transfer_token(

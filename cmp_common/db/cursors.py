@@ -24,7 +24,7 @@ from psycopg.types.datetime import TimestamptzLoader
 _local = threading.local()
 
 
-def fetch_all(sql: str, params: Sequence[Any]) -> list[tuple]:
+def fetch_all(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     """The rows of one statement, on the default connection."""
     db = connections[DEFAULT_DB_ALIAS]  # one lookup: the proxy costs one per use
     if db.vendor != "postgresql" or db.queries_logged or db.execute_wrappers:

@@ -1,3 +1,4 @@
+from typing import Any, cast
 from zoneinfo import available_timezones
 
 from django import forms
@@ -37,9 +38,9 @@ class ActivityFilterForm(TimelineForm):
 
     def __init__(self, *args, recipients, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["recipient"].choices = [("", _("Every recipient"))] + [
-            (org.code, org.name) for org in recipients
-        ]
+        cast(forms.ChoiceField, self.fields["recipient"]).choices = [
+            ("", _("Every recipient"))
+        ] + [(org.code, org.name) for org in recipients]
 
 
 class ConsentRequestForm(forms.Form):
@@ -57,10 +58,12 @@ class ConsentRequestForm(forms.Form):
     def __init__(self, *args, requested: list[Scope], **kwargs):
         super().__init__(*args, **kwargs)
         self.requested = requested
-        self.fields["scopes"].choices = [(s.code, s.code) for s in requested]
+        cast(forms.ChoiceField, self.fields["scopes"]).choices = [
+            (s.code, s.code) for s in requested
+        ]
 
     def clean(self) -> dict:
-        data = super().clean()
+        data = cast(dict[str, Any], super().clean())  # Form.clean: the cleaned_data
         decision, ticked = data.get("decision"), set(data.get("scopes") or ())
         if decision == APPROVE_ALL:
             unticked = [

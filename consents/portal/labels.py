@@ -1,9 +1,15 @@
 """Plain words for the codes stored on consents and checks, in the page's language."""
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 from django.utils.translation import gettext_lazy as _
 
 from consents.decisions import Reason
 from consents.models import Consent, PurposeVersion
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 STATUS_LABELS = {
     Consent.Status.ACTIVE: _("Active"),
@@ -48,7 +54,7 @@ COLLECTION_LABELS = {
     ),
 }
 
-LABELS = {
+LABELS: "dict[str, Mapping[Any, StrOrPromise]]" = {
     "status": STATUS_LABELS,
     "reason": REASON_LABELS,
     "legal_basis": LEGAL_BASIS_LABELS,

@@ -6,11 +6,13 @@ Another person's consent or request is simply not found (404), never forbidden.
 from collections.abc import Callable
 from functools import wraps
 from itertools import groupby
+from typing import TYPE_CHECKING, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.forms import ChoiceField
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -28,13 +30,25 @@ from consents.portal.middleware import SESSION_TIME_ZONE
 
 View = Callable[..., HttpResponse]
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from django_stubs_ext import StrOrPromise
+
+    class PersonRequest(HttpRequest):
+        """A request past `person_required`."""
+
+        user: User
+        subject: DataSubject
+else:
+    PersonRequest = HttpRequest
+
 
 def person_required(view: View) -> View:
     """Signed in as a person: `request.subject` is theirs from here on."""
 
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapper(request: PersonRequest, *args, **kwargs) -> HttpResponse:
         subject = DataSubject.objects.filter(user=request.user).first()
         if subject is None:
             # A staff account: it has no consents of its own to show.
@@ -45,18 +59,18 @@ def person_required(view: View) -> View:
     return wrapper
 
 
-def _actor(request: HttpRequest) -> Actor:
+def _actor(request: PersonRequest) -> Actor:
     return Actor("subject", request.subject.pseudonym)
 
 
-def _own_consent(request: HttpRequest, consent_id: UUID) -> Consent:
+def _own_consent(request: PersonRequest, consent_id: UUID) -> Consent:
     consent = selectors.consent_for_subject(request.subject, consent_id)
     if consent is None:
         raise Http404
     return consent
 
 
-def _timeline_page(request: HttpRequest, **criteria) -> selectors.TimelinePage:
+def _timeline_page(request: PersonRequest, **criteria) -> selectors.TimelinePage:
     form = forms.TimelineForm(request.GET)
     before = form.cleaned_data["before"] if form.is_valid() else None
     return selectors.subject_timeline(request.subject, before=before, **criteria)
@@ -64,7 +78,7 @@ def _timeline_page(request: HttpRequest, **criteria) -> selectors.TimelinePage:
 
 @require_GET
 @person_required
-def consent_list(request: HttpRequest) -> HttpResponse:
+def consent_list(request: PersonRequest) -> HttpResponse:
     """Every consent, grouped by recipient, optionally of one status."""
     form = forms.ConsentFilterForm(request.GET)
     status = form.cleaned_data["status"] if form.is_valid() else ""
@@ -78,13 +92,17 @@ def consent_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "portal/consent_list.html",
-        {"groups": groups, "status": status, "filters": form.fields["status"].choices},
+        {
+            "groups": groups,
+            "status": status,
+            "filters": cast(ChoiceField, form.fields["status"]).choices,
+        },
     )
 
 
 @require_GET
 @person_required
-def consent_detail(request: HttpRequest, consent_id: UUID) -> HttpResponse:
+def consent_detail(request: PersonRequest, consent_id: UUID) -> HttpResponse:
     consent = _own_consent(request, consent_id)
     history = _timeline_page(request, actions=None, consent_id=consent.id)
     return render(
@@ -94,7 +112,7 @@ def consent_detail(request: HttpRequest, consent_id: UUID) -> HttpResponse:
 
 @require_GET
 @person_required
-def consent_receipt(request: HttpRequest, consent_id: UUID) -> HttpResponse:
+def consent_receipt(request: PersonRequest, consent_id: UUID) -> HttpResponse:
     """The signed receipt (compact JWS) with its claims, as a file to keep."""
     consent = _own_consent(request, consent_id)
     body = {
@@ -126,7 +144,7 @@ def _change(request: HttpRequest, change: Callable[[], object], done: str) -> No
 
 @require_http_methods(["GET", "POST"])
 @person_required
-def consent_revoke(request: HttpRequest, consent_id: UUID) -> HttpResponse:
+def consent_revoke(request: PersonRequest, consent_id: UUID) -> HttpResponse:
     """Say what revoking does, then revoke on the person's confirmation."""
     consent = _own_consent(request, consent_id)
     if request.method == "POST" and not consent.is_terminal:
@@ -145,12 +163,14 @@ def consent_revoke(request: HttpRequest, consent_id: UUID) -> HttpResponse:
     return render(request, "portal/consent_revoke.html", {"consent": consent})
 
 
-def _status_view(service: Callable[..., Consent], reason: str, done: str) -> View:
+def _status_view(
+    service: Callable[..., Consent], reason: str, done: "StrOrPromise"
+) -> View:
     """A POST that pauses or resumes the person's consent, then shows it."""
 
     @require_POST
     @person_required
-    def change(request: HttpRequest, consent_id: UUID) -> HttpResponse:
+    def change(request: PersonRequest, consent_id: UUID) -> HttpResponse:
         consent = _own_consent(request, consent_id)
         _change(
             request,
@@ -176,7 +196,7 @@ consent_resume = _status_view(
 
 @require_http_methods(["GET", "POST"])
 @person_required
-def recipient_revoke(request: HttpRequest, code: str) -> HttpResponse:
+def recipient_revoke(request: PersonRequest, code: str) -> HttpResponse:
     """Revoke every live consent given to one recipient, in one step."""
     recipient = get_object_or_404(Organization, code=code)
     consents = list(selectors.consents_for_subject(request.subject, recipient=code))
@@ -206,7 +226,7 @@ def recipient_revoke(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_GET
 @person_required
-def activity(request: HttpRequest) -> HttpResponse:
+def activity(request: PersonRequest) -> HttpResponse:
     """Every check and transfer on the person's data, newest first."""
     recipients = Organization.objects.filter(
         consents_received__subject=request.subject
@@ -240,7 +260,7 @@ def _return_url(consent_request: ConsentRequest) -> str:
 
 
 def _answer(
-    request: HttpRequest, consent_request: ConsentRequest, decision: str, chosen
+    request: PersonRequest, consent_request: ConsentRequest, decision: str, chosen
 ) -> None:
     if decision == forms.DENY:
         services.deny_consent_request(
@@ -254,7 +274,7 @@ def _answer(
 
 @require_http_methods(["GET", "POST"])
 @person_required
-def consent_request(request: HttpRequest, request_id: UUID) -> HttpResponse:
+def consent_request(request: PersonRequest, request_id: UUID) -> HttpResponse:
     """A recipient's request: approve all, approve some scopes, or deny.
 
     Then the person goes back to the recipient's `redirect_uri` with the outcome.
@@ -302,7 +322,7 @@ def consent_request(request: HttpRequest, request_id: UUID) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @person_required
-def preferences(request: HttpRequest) -> HttpResponse:
+def preferences(request: PersonRequest) -> HttpResponse:
     initial = {"time_zone": request.subject.time_zone}
     form = forms.PreferencesForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():

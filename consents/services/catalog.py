@@ -55,7 +55,7 @@ def _load_scopes(items: list[Mapping[str, Any]], changes: CatalogChanges) -> Non
             sensitive=bool(item.get("sensitive", False)),
         )
         wanted.clean_fields()
-        fields = {"name_ko": wanted.name_ko, "name_en": wanted.name_en}
+        fields: dict[str, Any] = {"name_ko": wanted.name_ko, "name_en": wanted.name_en}
         fields["sensitive"] = wanted.sensitive
         scope = Scope.objects.filter(code=wanted.code).first()
         if scope is None:

@@ -9,7 +9,7 @@ memory and written in batches (`audit.staging`).
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 from uuid import UUID
 
 import orjson
@@ -23,6 +23,7 @@ from consents.catalog_cache import CatalogSnapshot, catalog
 from consents.decisions import (
     Candidate,
     ConsentDecision,
+    Outcome,
     Reason,
     best_outcome,
     evaluate,
@@ -163,8 +164,10 @@ def _typed(row: Sequence[Any], native: bool) -> _Row:
             data_from=_date(typed.data_from),
             data_to=_date(typed.data_to),
         )
+    # Still the jsonb text here: _json makes the lists.
     return typed._replace(
-        scope_codes=_json(typed.scope_codes), holder_codes=_json(typed.holder_codes)
+        scope_codes=_json(cast(str | None, typed.scope_codes)),
+        holder_codes=_json(cast(str | None, typed.holder_codes)),
     )
 
 
@@ -221,7 +224,8 @@ def _facts(
             row.recipient_id,
             row.recipient_status,
         )
-        for row in rows
+        # A row with a candidate has every candidate column set (NULL: no match).
+        for row in cast(list[Any], rows)
         if row.id is not None
     ]
     first = rows[0]
@@ -284,7 +288,7 @@ def _decide(
         )
         for entry in facts.candidates
     ]
-    best = best_outcome(outcomes)
+    best = cast(Outcome, best_outcome(outcomes))  # one outcome per candidate
     consent = best.candidate
     chosen = next(entry for entry in facts.candidates if entry.consent is consent)
     caller_is_recipient = chosen.recipient_id == caller.pk

@@ -4,7 +4,7 @@ issuing compliance officers their own clients for the audit API."""
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from oauth2_provider.generators import generate_client_secret
@@ -104,7 +104,7 @@ def set_organization_status(
     return organization
 
 
-def register_officer_client(*, user: AbstractBaseUser, actor: Actor) -> OfficerClient:
+def register_officer_client(*, user: AbstractUser, actor: Actor) -> OfficerClient:
     """A client-credentials client owned by a staff member; its tokens act as them
     on the audit API (scope `audit:read`)."""
     if not (user.is_active and user.is_staff):

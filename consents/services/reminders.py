@@ -19,8 +19,9 @@ logger = logging.getLogger(__name__)
 
 def subject_email(subject: DataSubject) -> str:
     """Where to write to the person: their account's e-mail, else a stored one."""
-    if subject.user_id and subject.user.email:
-        return subject.user.email
+    # With user_id set, user is not None.
+    if subject.user_id and subject.user.email:  # type: ignore[union-attr]
+        return subject.user.email  # type: ignore[union-attr]
     try:
         data = subject_personal_data(subject)
     except pii.KeyErasedError:

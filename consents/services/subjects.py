@@ -1,9 +1,10 @@
 """Registering, linking and erasing data subjects."""
 
+from typing import cast
 from uuid import UUID, uuid4
 from zoneinfo import available_timezones
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -21,7 +22,7 @@ def register_subject(
     actor: Actor,
     name: str = "",
     contact: str = "",
-    user: AbstractBaseUser | None = None,
+    user: User | None = None,
 ) -> DataSubject:
     """Create a subject whose personal fields are sealed under their own data key.
 
@@ -199,5 +200,8 @@ def link_holder_reference(
     if not named:
         raise NotFoundError("no consent names this organization for that person")
     return link_subject_reference(
-        organization=holder, subject=subject, reference=reference, actor=actor
+        organization=holder,
+        subject=cast(DataSubject, subject),  # `named`: not None
+        reference=reference,
+        actor=actor,
     )

@@ -94,7 +94,7 @@ def record_transfer(
         consent = (
             Consent.objects.select_for_update(of=("self",))
             .select_related("subject", "recipient", "purpose")
-            .get(pk=decision.consent_id)
+            .get(pk=decision.consent_id)  # type: ignore[misc]  # allowed: it has one
         )
         reason = _inactive_reason(consent, now)
         if reason:

@@ -2,12 +2,16 @@
 
 import math
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django import template
 from django.utils import timezone
 from django.utils.translation import get_language
 
 from consents.portal.labels import LABELS
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 register = template.Library()
 
@@ -23,7 +27,7 @@ def localized(obj, field: str = "name") -> str:
 
 
 @register.filter
-def label(value: str | None, kind: str) -> str:
+def label(value: str | None, kind: str) -> "StrOrPromise":
     """`{{ consent.status|label:"status" }}`: the plain words for a stored code."""
     return LABELS[kind].get(value, value or "")
 

@@ -9,6 +9,7 @@ elsewhere), unless `CMP_WEBHOOK_ALLOW_PRIVATE_NETWORKS` is set.
 
 import ipaddress
 import socket
+from typing import cast
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -29,7 +30,7 @@ def _addresses(host: str, port: int) -> set[str]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
         raise _refuse(f"the host {host} does not resolve") from exc
-    return {info[4][0] for info in infos}
+    return {cast(str, info[4][0]) for info in infos}  # IPv4 or IPv6: a string
 
 
 def check_webhook_url(url: str) -> None:

@@ -133,3 +133,13 @@ def test_openapi_schema_is_valid_and_complete(db):
     from django.core.management import call_command
 
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
+
+
+def test_djangos_own_permission_denied_is_a_403_in_the_error_format():
+    from django.core.exceptions import PermissionDenied
+
+    from api.errors import exception_handler
+
+    response = exception_handler(PermissionDenied(), {})
+    assert response.status_code == 403
+    assert response.data["error"]["code"] == "permission_denied"

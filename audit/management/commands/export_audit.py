@@ -50,7 +50,8 @@ class Command(BaseCommand):
             encoding="utf-8",
         )
         self.stdout.write(
-            f"exported {export.manifest['count']} events to {output} "
-            f"({export.manifest['kind']} export {export.export_id}); "
+            # The manifest is set once the last chunk is out.
+            f"exported {export.manifest['count']} events to {output} "  # type: ignore[index]
+            f"({export.manifest['kind']} export {export.export_id}); "  # type: ignore[index]
             f"manifest {manifest_path}"
         )
