@@ -3,9 +3,11 @@
 What it measures. In a scratch PostgreSQL database, `--recipients` organizations
 (20) each register a webhook endpoint on a receiver of their own (a real HTTP
 server on loopback in this process) and get `--consents` / recipients consents.
-A Redis of the benchmark's own (redis-server on a free port) is the broker; one
-Celery worker process (thread pool of `--concurrency`, beat inside it, as in a
-small production) relays and delivers. The script then revokes every consent
+A Redis of the benchmark's own (redis-server on a free port) is the broker;
+`--workers` Celery worker processes (1; each a thread pool of `--concurrency`,
+beat inside the first, as in a small production) relay and deliver. One
+recipient with several workers is the worst case for one endpoint: every worker
+claims that endpoint's deliveries at once. The script then revokes every consent
 through `revoke_consent`, one after another, noting when each commit returned,
 and waits until every receiver got its notices.
 
@@ -22,7 +24,7 @@ Target: p99 under 1 s while the worker keeps up; nothing lost or corrupted.
 Run from the project root (PostgreSQL reachable, redis-server installed):
 
     .venv/bin/python bench/revocation_propagation.py [--consents 1000]
-        [--recipients 20] [--concurrency 8]
+        [--recipients 20] [--concurrency 8] [--workers 1]
         [--database-url postgres://postgres@127.0.0.1:5432]
 """
 
@@ -50,6 +52,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--consents", type=int, default=1000)
     parser.add_argument("--recipients", type=int, default=20)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=300.0)
     return harness.parse_args(parser, argv)
 
@@ -140,8 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     print(harness.machine_line())
     print(
-        f"{args.consents} revocations over {args.recipients} recipients; one worker "
-        f"process (threads x{args.concurrency}, beat inside)"
+        f"{args.consents} revocations over {args.recipients} recipients; "
+        f"{args.workers} worker process(es) (threads x{args.concurrency} each, "
+        "beat inside the first)"
     )
     broker = OwnRedis()
     with ExitStack() as stack:
@@ -162,15 +166,17 @@ def main(argv: list[str] | None = None) -> int:
 
         floor = baseline(receivers, secrets, args.consents)
         folder = stack.enter_context(tempfile.TemporaryDirectory())
-        command = celery_worker_command(
-            pool="threads",
-            concurrency=args.concurrency,
-            beat_schedule=f"{folder}/beat-schedule",
-        )
-        # No log file: the worker's warnings show with the report.
-        worker = harness.start_process(command, None, env)
-        stack.callback(harness.stop_process, worker)
-        time.sleep(3)  # the worker and its beat are up
+        for index in range(args.workers):
+            command = celery_worker_command(
+                pool="threads",
+                concurrency=args.concurrency,
+                beat_schedule=f"{folder}/beat-schedule" if index == 0 else None,
+            )
+            command.append(f"--hostname=bench{index}@%h")
+            # No log file: the workers' warnings show with the report.
+            worker = harness.start_process(command, None, env)
+            stack.callback(harness.stop_process, worker)
+        time.sleep(3)  # the workers and the beat are up
 
         from audit.actors import Actor
         from cmp.client.webhooks import verify_webhook

@@ -202,10 +202,18 @@ CMP_WEBHOOK_RETRY_SCHEDULE = env.list(
     default=[0, 5, 300, 1800, 7200, 18000, 36000, 86400],
 )
 CMP_WEBHOOK_TIMEOUT_SECONDS = env.float("CMP_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
-# A delivery handed to a task is left alone this long; if its task was lost with a
-# broker or a worker, the relay hands it out again afterwards. Longer than the
-# timeout, so a live attempt is never doubled.
-CMP_WEBHOOK_LEASE_SECONDS = env.float("CMP_WEBHOOK_LEASE_SECONDS", default=60.0)
+# A delivery handed to a task that no worker has started yet is handed out again
+# after this long, so a task lost with a broker or a worker costs seconds; a task
+# handed out twice makes one attempt (the worker's claim below).
+CMP_WEBHOOK_DISPATCH_LEASE_SECONDS = env.float(
+    "CMP_WEBHOOK_DISPATCH_LEASE_SECONDS", default=5.0
+)
+# An attempt in flight is left alone this long, then handed out again if its worker
+# died. Longer than an attempt can take (connect and read timeouts, signing), so a
+# live attempt is not doubled.
+CMP_WEBHOOK_LEASE_SECONDS = env.float(
+    "CMP_WEBHOOK_LEASE_SECONDS", default=2 * CMP_WEBHOOK_TIMEOUT_SECONDS + 10
+)
 # A delivery whose task keeps dying with its worker gives up after this many starts.
 CMP_WEBHOOK_MAX_DISPATCHES = env.int("CMP_WEBHOOK_MAX_DISPATCHES", default=20)
 # Longest Retry-After honoured from a 429.

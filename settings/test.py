@@ -38,6 +38,7 @@ os.environ.setdefault("CMP_WEBHOOK_REQUIRE_HTTPS", "false")
 os.environ.setdefault("CMP_WEBHOOK_RETRY_SCHEDULE", "0,0.2,0.4")
 os.environ.setdefault("CMP_WEBHOOK_TIMEOUT_SECONDS", "1")
 os.environ.setdefault("CMP_WEBHOOK_LEASE_SECONDS", "3")
+os.environ.setdefault("CMP_WEBHOOK_DISPATCH_LEASE_SECONDS", "1")
 # The test process publishes into memory; tests with real workers point it at a
 # broker of their own (tests/workers.py), so no run leaves messages behind.
 os.environ.setdefault("CELERY_BROKER_URL", "memory://")

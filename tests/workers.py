@@ -67,17 +67,27 @@ def worker_env(broker_url: str, **extra: str) -> dict[str, str]:
 
 @contextmanager
 def celery_worker(
-    env: dict[str, str], *, beat: bool = True
+    env: dict[str, str],
+    *,
+    beat: bool = True,
+    threads: int = 0,
+    name: str = "worker",
 ) -> Iterator[subprocess.Popen]:
-    """One worker process (solo pool; with beat inside it unless `beat=False`).
+    """One worker process (solo pool, or `threads` threads; with beat inside it
+    unless `beat=False`). Give each of several workers its own `name`.
 
     Its log goes to a file (a test that stops Redis makes it complain loudly) and
     is printed only when the test fails.
     """
     with tempfile.TemporaryDirectory() as folder:
-        command = celery_worker_command(
-            beat_schedule=f"{folder}/beat-schedule" if beat else None
-        )
+        command = [
+            *celery_worker_command(
+                pool="threads" if threads else "solo",
+                concurrency=threads or 1,
+                beat_schedule=f"{folder}/beat-schedule" if beat else None,
+            ),
+            f"--hostname={name}@%h",
+        ]
         log_path = Path(folder) / "worker.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(

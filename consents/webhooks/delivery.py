@@ -118,8 +118,10 @@ def post(delivery: Delivery) -> Answer:
 def _claim(delivery_id: UUID, now: datetime) -> Delivery | None:
     """The delivery, if it is due and nobody else is attempting it."""
     with transaction.atomic():
+        # Lock the delivery's row alone: locking the joined endpoint too would make
+        # every other claim for the same endpoint skip its own, unlocked delivery.
         delivery = (
-            Delivery.objects.select_for_update(skip_locked=True)
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("endpoint")
             .filter(
                 pk=delivery_id,

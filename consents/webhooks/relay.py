@@ -2,8 +2,8 @@
 
 It claims rows with `SELECT … FOR UPDATE SKIP LOCKED`, so any number of relays
 run side by side without handing out a row twice, and marks each with a lease.
-A task lost with its broker or worker leaves the lease to run out; the next
-relay then finds the row due again. PostgreSQL holds the truth; the broker only
+A task lost with its broker or worker leaves that short lease to run out; the
+next relay then finds the row due again. PostgreSQL holds the truth; the broker only
 carries wake-ups.
 """
 
@@ -33,8 +33,15 @@ def send_task(name: str, *args: str) -> None:
 
 
 def claim_due_deliveries(*, now: datetime, limit: int) -> list[UUID]:
-    """Due, unleased deliveries, now leased to the caller for dispatch."""
-    lease = timedelta(seconds=settings.CMP_WEBHOOK_LEASE_SECONDS)
+    """Due, unleased deliveries, now leased to the caller for dispatch.
+
+    The lease is short: a task lost before any worker started it (with a broker
+    that restarted empty, or a worker killed with messages it had taken) leaves
+    its delivery due again seconds later. A worker that starts the task claims
+    the delivery for the length of an attempt (`consents.webhooks.delivery`), so
+    a task handed out twice makes one attempt.
+    """
+    lease = timedelta(seconds=settings.CMP_WEBHOOK_DISPATCH_LEASE_SECONDS)
     with transaction.atomic():
         ids = list(
             Delivery.objects.select_for_update(skip_locked=True)

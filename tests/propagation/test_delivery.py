@@ -171,7 +171,7 @@ def test_a_task_in_flight_is_not_doubled_and_the_relay_waits_for_its_lease(
 
     assert delivery.id in claim_due_deliveries(now=now, limit=10)
     assert claim_due_deliveries(now=now, limit=10) == []  # leased
-    later = now + timedelta(seconds=settings_lease() + 1)
+    later = now + timedelta(seconds=dispatch_lease() + 1)
     assert delivery.id in claim_due_deliveries(now=later, limit=10)  # lease over
 
     assert attempt_delivery(delivery.id) == "delivered"
@@ -180,10 +180,10 @@ def test_a_task_in_flight_is_not_doubled_and_the_relay_waits_for_its_lease(
     assert len(receiver.requests("/ok")) == 1
 
 
-def settings_lease() -> float:
+def dispatch_lease() -> float:
     from django.conf import settings
 
-    return settings.CMP_WEBHOOK_LEASE_SECONDS
+    return settings.CMP_WEBHOOK_DISPATCH_LEASE_SECONDS
 
 
 def test_v1a_signatures_verify_against_the_jwks(receiver, recipient, revoke):
