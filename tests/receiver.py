@@ -1,7 +1,8 @@
 """A real HTTP webhook receiver on a free loopback port, for tests and benchmarks.
 
 Each path behaves as its name says: `/ok` answers 204, `/fail` 500, `/gone` 410,
-`/busy` 429 with `Retry-After`, `/hang` sleeps past any timeout before answering.
+`/busy` 429 with `Retry-After`, `/moved` 307 to `/ok`, `/hang` sleeps past any
+timeout before answering.
 Every request is recorded with its headers, body and arrival time.
 """
 
@@ -82,10 +83,13 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             )
             if path.startswith("/hang"):
                 time.sleep(receiver.hang_seconds)
-            status = {"/fail": 500, "/gone": 410, "/busy": 429}.get(path, 204)
+            statuses = {"/fail": 500, "/gone": 410, "/busy": 429, "/moved": 307}
+            status = statuses.get(path, 204)
             self.send_response(status)
             if status == 429:
                 self.send_header("Retry-After", receiver.retry_after)
+            if status == 307:
+                self.send_header("Location", "/ok")
             self.send_header("Content-Length", "0")
             self.end_headers()
 

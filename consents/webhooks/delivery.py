@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-import requests
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -23,7 +22,8 @@ from audit.signing import signing_keys
 from cmp_common.wire.webhooks import sign_v1, signed_content
 from consents import pii
 from consents.errors import ValidationError
-from consents.webhooks.addresses import check_webhook_url
+from consents.webhooks.addresses import vet_webhook_url
+from consents.webhooks.http import PostFailed, post_to
 from consents.webhooks.models import Delivery, DeliveryAttempt, WebhookEndpoint
 
 USER_AGENT = "cmp-webhooks/1"
@@ -89,29 +89,24 @@ def post(delivery: Delivery) -> Answer:
         return int((time.monotonic() - started) * 1000)
 
     try:
-        check_webhook_url(delivery.endpoint.url)
-        response = requests.post(
-            delivery.endpoint.url,
-            data=delivery.body.encode(),
-            headers=headers,
-            timeout=(
-                min(3.0, settings.CMP_WEBHOOK_TIMEOUT_SECONDS),
-                settings.CMP_WEBHOOK_TIMEOUT_SECONDS,
-            ),
-            allow_redirects=False,
+        target = vet_webhook_url(delivery.endpoint.url)
+        reply = post_to(
+            target,
+            delivery.body.encode(),
+            headers,
+            connect_timeout=min(3.0, settings.CMP_WEBHOOK_TIMEOUT_SECONDS),
+            read_timeout=settings.CMP_WEBHOOK_TIMEOUT_SECONDS,
         )
-        response.close()
     except ValidationError as exc:
         return Answer(None, elapsed(), f"refused: {exc.message}")
-    except requests.Timeout:
-        return Answer(None, elapsed(), "timed out")
-    except requests.RequestException as exc:
-        return Answer(None, elapsed(), f"{type(exc).__name__}: {exc}"[:500])
+    except PostFailed as exc:
+        return Answer(None, elapsed(), str(exc)[:500])
+    ok = 200 <= reply.status < 300
     return Answer(
-        response.status_code,
+        reply.status,
         elapsed(),
-        "" if response.ok else f"HTTP {response.status_code}",
-        _retry_after(response.headers.get("retry-after")),
+        "" if ok else f"HTTP {reply.status}",
+        _retry_after(reply.retry_after),
     )
 
 

@@ -16,22 +16,10 @@ from consents.errors import ValidationError
 from consents.webhooks.delivery import attempt_delivery
 from consents.webhooks.models import Delivery, WebhookEndpoint
 from consents.webhooks.relay import claim_due_deliveries
-from tests.factories import TESTER, make_consent
+from tests.factories import TESTER
 from tests.propagation.conftest import subscribe
 
 pytestmark = pytest.mark.usefixtures("catalog")
-
-
-@pytest.fixture
-def revoke(recipient, subject):
-    """Revoke a fresh consent; the recipient's delivery of it."""
-
-    def run() -> Delivery:
-        consent = make_consent(subject=subject, recipient=recipient)
-        services.revoke_consent(consent_id=consent.id, actor=TESTER, reason="closed")
-        return Delivery.objects.get(consent=consent, event_type="consent.revoked")
-
-    return run
 
 
 def _until_done(delivery: Delivery, *, limit: int = 20) -> list[float]:
