@@ -73,14 +73,16 @@ def _apply_transition(
         "status_reason",
     ]
     consent.save(update_fields=[*update_fields, *extra], _service=True)
+    action = f"consent.{to}" if to != Status.ACTIVE else "consent.resumed"
     event = record_consent_event(
         consent,
-        action=f"consent.{to}" if to != Status.ACTIVE else "consent.resumed",
+        action=action,
         actor=actor,
         payload={"from": previous, "to": to, "reason": reason[:500]},
     )
-    if to in (Status.REVOKED, Status.EXPIRED):
-        queue_consent_notices(consent, event_type=f"consent.{to}", now=now)
+    # Every move is news to every party: a pause or a replacement stops their
+    # sends as surely as a revocation, and a resumption lets them start again.
+    queue_consent_notices(consent, event_type=action, now=now)
     return event
 
 

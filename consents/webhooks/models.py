@@ -13,8 +13,11 @@ from django.db.models import Q
 
 EVENT_TYPES = (
     "consent.granted",
+    "consent.paused",
+    "consent.resumed",
     "consent.revoked",
     "consent.expired",
+    "consent.superseded",
     "consent_request.approved",
     "consent_request.denied",
 )

@@ -110,7 +110,10 @@ def _write(
 def queue_consent_notices(
     consent: Consent, *, event_type: str, now: datetime | None = None
 ) -> list[Delivery]:
-    """Notices of a grant, revocation or expiry to every party of the consent."""
+    """Notices of a consent's grant or change of state to every party of it.
+
+    A replaced consent's notice names its successor (`superseded_by`).
+    """
     now = now or timezone.now()
     roles = _parties(consent, with_transfers=event_type != "consent.granted")
     endpoints = _subscribed(event_type, roles)
@@ -130,6 +133,8 @@ def queue_consent_notices(
         "changed_at": consent.status_changed_at.isoformat(),
         "reason": consent.status_reason,
     }
+    if consent.superseded_by_id is not None:
+        common["superseded_by"] = str(consent.superseded_by_id)
     bodies = {
         org_id: _body(
             event_type,

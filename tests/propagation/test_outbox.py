@@ -112,3 +112,56 @@ def test_grant_expiry_and_request_answers_are_announced(
     assert set(approved) == {recipient.code}
     assert approved[recipient.code]["state"] == "s-1"
     assert approved[recipient.code]["consent_request_id"] == str(request.id)
+
+
+def test_pause_resume_and_supersede_reach_every_party(
+    endpoints, recipient, bank, card, subject
+):
+    consent = make_consent(subject=subject, recipient=recipient, holders=[bank, card])
+    send_data(card, recipient, subject)
+    parties = {recipient.code, bank.code, card.code}  # never the outsider
+    person = Actor("subject", subject.pseudonym)
+
+    services.pause_consent(consent_id=consent.id, actor=person, reason="holiday")
+    paused = _bodies("consent.paused")
+    assert set(paused) == parties
+    assert paused[bank.code]["status"] == "paused"
+    assert paused[bank.code]["subject_ref"] == ref(bank, subject)
+    assert paused[bank.code]["reason"] == "holiday"
+
+    services.resume_consent(consent_id=consent.id, actor=person)
+    assert set(_bodies("consent.resumed")) == parties
+    assert {b["status"] for b in _bodies("consent.resumed").values()} == {"active"}
+
+    successor = make_consent(subject=subject, recipient=recipient, holders=[bank])
+    superseded = _bodies("consent.superseded")
+    assert set(superseded) == parties
+    for body in superseded.values():
+        assert body["consent_id"] == str(consent.id)
+        assert body["status"] == "superseded"
+        assert body["superseded_by"] == str(successor.id)
+
+
+def test_endpoints_that_wanted_everything_also_get_the_new_types(recipient):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module(
+        "consents.migrations.0007_subscribe_to_every_consent_change"
+    )
+    everything, _ = subscribe(
+        recipient,
+        "https://all.example/h",
+        event_types=sorted(migration.EARLIER),
+    )
+    chosen, _ = subscribe(
+        recipient, "https://some.example/h", event_types=["consent.revoked"]
+    )
+
+    migration.subscribe_to_new_types(apps, None)
+
+    everything.refresh_from_db()
+    chosen.refresh_from_db()
+    assert set(migration.ADDED) <= set(everything.event_types)
+    assert chosen.event_types == ["consent.revoked"]
