@@ -1,20 +1,17 @@
 """Reads of the audit trail that more than one caller needs."""
 
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max, Min, OuterRef, Subquery
 from psycopg import sql
 
 from audit.chain import STORED_FIELDS, event_document, stored_document
 from audit.models import AuditEvent, Checkpoint, PendingEvent
-from audit.staging import check_event_buffer, flush_check_events
 
 _FIELDS = ("event_id", "occurred_at", "action", "actor", "recipient", "consent_id")
 _SUBJECT_FIELDS = (*_FIELDS, "purpose", "payload")
@@ -96,22 +93,8 @@ def find_event(event_id: UUID, *, action: str) -> RecordedEvent | None:
 
 
 def find_check_event(event_id: UUID) -> RecordedEvent | None:
-    """A check's event, waiting for it while it may still be in a buffer.
-
-    A check answered a moment ago, by this process or another, may not be staged
-    yet (`audit.staging`): this process's buffer is written at once, and the
-    others' get two flush intervals (and a little) before the answer is no.
-    """
-    event = find_event(event_id, action="consent.checked")
-    if event is not None or check_event_buffer() is None:
-        return event
-    flush_check_events()
-    deadline = time.monotonic() + 2 * settings.CMP_AUDIT_CHECK_FLUSH_MS / 1000 + 0.1
-    while event is None and time.monotonic() < deadline:
-        event = find_event(event_id, action="consent.checked")
-        if event is None:
-            time.sleep(0.01)
-    return event
+    """A check's event: staged before its answer was sent, so it is there."""
+    return find_event(event_id, action="consent.checked")
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from audit.chain import (
 from audit.integrity import ChainVerification
 from audit.models import AuditEvent, PendingEvent
 from audit.selectors import EventFilters
-from audit.staging import check_event_buffer, copy_rows
+from audit.staging import copy_rows, stage_now
 from audit.verification import verify_chain
 from cmp_common.db.cursors import fetch_all
 
@@ -130,12 +130,12 @@ def stage_event(
     consent_id: UUID | None = None,
     payload: Mapping[str, Any] | None = None,
 ) -> UUID:
-    """Record a hot-path event (a check) for sealing into the chain shortly.
+    """Record a hot-path event (a check), durable at once, chained shortly.
 
-    On PostgreSQL it joins this process's buffer, written in batches within
-    `CMP_AUDIT_CHECK_FLUSH_MS` (see `audit.staging` for what that trades);
-    otherwise, or with the buffer off, it is written here and now. Grants,
-    revocations and transfers never come here.
+    It is staged, committed without waiting for the disk, before this returns
+    (`audit.staging`), so an answer sent afterwards always has its event; the
+    sealer appends it to the chain a moment later. Grants, revocations and
+    transfers never come here.
     """
     content = _content(
         action=action,
@@ -146,9 +146,8 @@ def stage_event(
         consent_id=consent_id,
         payload=payload,
     )
-    buffer = check_event_buffer()
-    if buffer is not None:
-        buffer.add(content)
+    if connection.vendor == "postgresql":
+        stage_now(content)
     else:
         PendingEvent.objects.create(**content)
     return content["event_id"]

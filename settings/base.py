@@ -369,9 +369,3 @@ CMP_DECISION_TTL_SECONDS = env.int("CMP_DECISION_TTL_SECONDS", default=300)
 # Names this log in its signed checkpoints and export manifests; set it once, to
 # the service's host and path (e.g. "cmp.example.com/audit"), and keep it.
 CMP_AUDIT_ORIGIN = env.str("CMP_AUDIT_ORIGIN", default="cmp/audit")
-# Check events wait in the answering process at most this long before they are
-# staged in one batch (PostgreSQL; 0 writes each one before the answer). See
-# audit/staging.py for the trade-off, and why batches of this size.
-CMP_AUDIT_CHECK_FLUSH_MS = env.int("CMP_AUDIT_CHECK_FLUSH_MS", default=100)
-# Beyond this many unwritten check events a process answers checks with a 503.
-CMP_AUDIT_CHECK_MAX_PENDING = env.int("CMP_AUDIT_CHECK_MAX_PENDING", default=10000)

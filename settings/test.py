@@ -3,8 +3,10 @@
 `CMP_TEST_DB=sqlite` forces SQLite for a quick local run of the unit tests.
 """
 
+import hashlib
 import os
 import socket
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -42,9 +44,6 @@ os.environ.setdefault("CMP_WEBHOOK_DISPATCH_LEASE_SECONDS", "1")
 # The test process publishes into memory; tests with real workers point it at a
 # broker of their own (tests/workers.py), so no run leaves messages behind.
 os.environ.setdefault("CELERY_BROKER_URL", "memory://")
-# Each test's check events are written inside its own transaction (rolled back
-# with it); tests/audit/test_staging.py runs the buffer itself.
-os.environ.setdefault("CMP_AUDIT_CHECK_FLUSH_MS", "0")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 os.environ.setdefault(
     "CMP_DATA_KEYS", "test1:dGVzdC1vbmx5LWRhdGEta2V5LTMyLWJ5dGVzLWxvbmc="
@@ -60,6 +59,11 @@ from settings.base import CACHES, DATABASES, REST_FRAMEWORK  # noqa: E402
 USING_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+if USING_POSTGRES:
+    # A test database of this checkout's own: two checkouts (or a checkout and
+    # its CI clone) testing at once on one server must not drop each other's.
+    _CHECKOUT = hashlib.sha256(str(Path(__file__).resolve().parents[1]).encode())
+    DATABASES["default"]["TEST"] = {"NAME": f"test_cmp_{_CHECKOUT.hexdigest()[:10]}"}
 # Rates high enough that no functional test is throttled (one test lowers them),
 # and cache keys of this run apart from any other run sharing the Redis.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {

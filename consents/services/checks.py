@@ -2,8 +2,8 @@
 
 The hot path of the platform. A check costs one query for the decision (the
 caller's token and status, its reference and the person, every candidate consent
-with its frozen terms, the counterparty's status); its audit event is staged in
-memory and written in batches (`audit.staging`).
+with its frozen terms, the counterparty's status) and one statement that stages
+its audit event, committed before the answer leaves (`audit.staging`).
 """
 
 from collections.abc import Sequence
