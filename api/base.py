@@ -1,13 +1,15 @@
 """The view base every audience shares: validation with shared serializer
-instances, and cursor pages."""
+instances, cursor pages, and `Idempotency-Key` on every POST."""
 
 from functools import cache
 from typing import Any
 
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
+from api.idempotency import HEADER, IdempotentSchema, idempotent_handler
 from api.pagination import NewestFirstPagination
 
 
@@ -24,6 +26,15 @@ def _shared(serializer_class: type[Serializer]) -> Serializer:
 
 class ValidatingView(APIView):
     required_scopes: list[str] = []
+    # A POST with an Idempotency-Key is answered once (api.idempotency).
+    idempotent = True
+    schema = IdempotentSchema()
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # authenticated, permitted
+        if request.method == "POST" and self.idempotent and HEADER in request.META:
+            # DRF looks the handler up after this: the wrapped one answers.
+            self.post = idempotent_handler(self.post)  # type: ignore[has-type]
 
     def valid(self, serializer_class, data) -> dict:
         return _shared(serializer_class).run_validation(data)

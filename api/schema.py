@@ -29,6 +29,8 @@ _ERROR_STATUSES = {
     "409": "The consent's state does not allow this.",
     "429": "Too many requests; retry after `Retry-After` seconds.",
 }
+# Only where the operation takes an Idempotency-Key.
+_KEY_REUSED = "The Idempotency-Key was used before for another request."
 
 
 class OrganizationAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -89,7 +91,11 @@ def add_error_responses(result, generator, request, public):
             continue
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
-            for status, description in _ERROR_STATUSES.items():
+            statuses = dict(_ERROR_STATUSES)
+            headers = {p["name"] for p in operation.get("parameters", ())}
+            if "Idempotency-Key" in headers:
+                statuses["422"] = _KEY_REUSED
+            for status, description in statuses.items():
                 responses.setdefault(
                     status,
                     {

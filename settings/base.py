@@ -171,6 +171,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "consents.tasks.send_expiry_reminders_task",
         "schedule": 3600.0,
     },
+    "purge-idempotency-keys": {
+        "task": "api.tasks.purge_stored_responses_task",
+        "schedule": 3600.0,
+    },
 }
 
 # --- Keys -------------------------------------------------------------------------
@@ -364,6 +368,9 @@ LOGGING = {
 
 # How long an allowed check stays good for recording the transfer it allowed.
 CMP_DECISION_TTL_SECONDS = env.int("CMP_DECISION_TTL_SECONDS", default=300)
+
+# How long the answer to a POST with an Idempotency-Key is kept for its retries.
+CMP_IDEMPOTENCY_KEY_HOURS = env.int("CMP_IDEMPOTENCY_KEY_HOURS", default=24)
 
 # --- Audit trail ------------------------------------------------------------------
 # Names this log in its signed checkpoints and export manifests; set it once, to

@@ -215,6 +215,9 @@ class CheckView(OrganizationView):
     reconfirms_token = True  # check_consent's query confirms the credential
     required_scopes = ["consents:check"]
     throttle_scope = "check"
+    # Every check is a new decision: replaying an earlier allow to a retry that
+    # starts after a revocation would break "no allow after revoke".
+    idempotent = False
 
     def dispatch(self, request, *args, **kwargs):
         return fast_answer(self, request) or super().dispatch(request, *args, **kwargs)

@@ -3,7 +3,10 @@
 One `requests.Session` per client keeps connections alive. The client fetches a
 client-credentials token itself, renews it shortly before it expires (or once
 after a 401), and retries with exponential backoff only where that is safe: on
-connection failures, and on 429 and 503 (honouring `Retry-After`). A 400 or any
+connection failures, and on 429 and 503 (honouring `Retry-After`). Every POST
+carries an `Idempotency-Key`, the same on each of its retries, so a request whose
+answer was lost with the connection is done once; a request without one is
+retried after a connection failure only if its method is idempotent. A 400 or any
 other answer is raised at once as a typed error carrying the API's code.
 """
 
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -36,6 +40,7 @@ DEFAULT_SCOPES = (
     "transfers:write webhooks:manage"
 )
 RETRY_STATUSES = frozenset({429, 503})
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 USER_AGENT = "cmp-client/1"
 
 
@@ -90,8 +95,16 @@ class ConsentClient:
         delay = min(self.max_backoff, self.backoff * 2**attempt)
         time.sleep(min(self.max_backoff, retry_after) if retry_after else delay)
 
-    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        """One call with retries on connection failures, 429 and 503."""
+    def _send(
+        self, method: str, url: str, *, replayable: bool = False, **kwargs: Any
+    ) -> requests.Response:
+        """One call with retries on connection failures, 429 and 503.
+
+        A connection that failed may have carried the request to the platform
+        before it broke: it is sent again only if doing it twice is harmless (an
+        idempotent method, or `replayable`: an Idempotency-Key or a token).
+        """
+        retry_connections = replayable or method.upper() in IDEMPOTENT_METHODS
         for attempt in range(self.max_retries + 1):
             last = attempt == self.max_retries
             try:
@@ -99,7 +112,7 @@ class ConsentClient:
                     method, url, timeout=self.timeout, **kwargs
                 )
             except requests.ConnectionError as exc:
-                if last:
+                if last or not retry_connections:
                     raise ConnectionFailed(str(exc), code="connection_failed") from exc
                 self._sleep_before_retry(attempt, None)
                 continue
@@ -115,6 +128,7 @@ class ConsentClient:
         response = self._send(
             "POST",
             f"{self.base_url}/o/token/",
+            replayable=True,  # a second token is as good as the first
             data={"grant_type": "client_credentials", "scope": self.scopes},
             auth=(self.client_id, self.client_secret),
         )
@@ -147,14 +161,30 @@ class ConsentClient:
         *,
         json: Any = None,
         params: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
     ) -> Any:
-        """Call `/api/v1/{path}`; the JSON answer, or a typed `CMPError`."""
+        """Call `/api/v1/{path}`; the JSON answer, or a typed `CMPError`.
+
+        A POST is sent with `idempotency_key` (a new random one by default) and
+        keeps it on every retry.
+        """
         url = path if path.startswith("http") else f"{self.base_url}/api/v1/{path}"
+        extra: dict[str, str] = {}
+        if method.upper() == "POST":
+            extra["Idempotency-Key"] = idempotency_key or str(uuid.uuid4())
         renewed = False
         while True:
-            headers = {"Authorization": f"Bearer {self.access_token(renew=renewed)}"}
+            headers = {
+                "Authorization": f"Bearer {self.access_token(renew=renewed)}",
+                **extra,
+            }
             response = self._send(
-                method, url, json=json, params=params, headers=headers
+                method,
+                url,
+                replayable=bool(extra),
+                json=json,
+                params=params,
+                headers=headers,
             )
             if response.status_code == 401 and not renewed:
                 renewed = True  # revoked or expired early: one fresh token, once
