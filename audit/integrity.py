@@ -106,6 +106,9 @@ class ChainVerification:
     checkpoints_checked: int = 0
     # Events up to here are bound by a checkpoint that matched.
     covered_sequence: int = 0
+    # An incremental walk started after this event, at a checkpoint it trusted
+    # because an earlier verification had verified the chain up to it; 0: full.
+    since_sequence: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

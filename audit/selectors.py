@@ -278,6 +278,15 @@ def latest_verification() -> dict[str, Any] | None:
     return {**event["payload"], "verified_at": event["occurred_at"]} if event else None
 
 
+def verified_through() -> int:
+    """The checkpoint size up to which the last verification, if it succeeded,
+    verified the chain; 0 when it failed or there was none."""
+    last = latest_verification()
+    if last is None or not last.get("ok"):
+        return 0
+    return int(last.get("covered_sequence") or 0)
+
+
 @dataclass(frozen=True)
 class EventPage:
     events: list[AuditEvent]

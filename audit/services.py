@@ -20,7 +20,7 @@ from audit.chain import (
 )
 from audit.integrity import ChainVerification
 from audit.models import AuditEvent, PendingEvent
-from audit.selectors import EventFilters
+from audit.selectors import EventFilters, verified_through
 from audit.staging import copy_rows, stage_now
 from audit.verification import verify_chain
 from cmp_common.db.cursors import fetch_all
@@ -153,26 +153,32 @@ def stage_event(
     return content["event_id"]
 
 
-# Staged events in staging order, claimed for sealing; other sealers skip them.
-_CLAIM_SQL = f"""
-SELECT id, {", ".join(CONTENT_FIELDS)} FROM audit_pendingevent
-ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
+# The oldest staged events, taken out of staging in the statement that reads
+# them. Sealers hold the append lock, so one takes at a time; the rows come back
+# in no particular order and are sorted by staging id.
+_TAKE_SQL = f"""
+DELETE FROM audit_pendingevent WHERE id IN (
+    SELECT id FROM audit_pendingevent ORDER BY id LIMIT %s
+) RETURNING id, {", ".join(CONTENT_FIELDS)}
 """
 _APPEND_SQL = f"COPY audit_auditevent ({', '.join(STORED_FIELDS)}) FROM STDIN"
 
 
-def _claim_pending(batch_size: int) -> list[tuple[int, dict[str, Any]]]:
-    """(staging id, content) of the oldest unclaimed staged events."""
+def _take_pending(batch_size: int) -> list[tuple[int, dict[str, Any]]]:
+    """(staging id, content) of the oldest staged events, removed from staging.
+
+    Call it holding the append lock: a rollback puts them back."""
     rows: Iterable[Sequence[Any]]
     if connection.vendor != "postgresql":
-        rows = (
-            PendingEvent.objects.select_for_update(skip_locked=True)
-            .order_by("id")
-            .values_list("id", *CONTENT_FIELDS)[:batch_size]
+        rows = list(
+            PendingEvent.objects.order_by("id").values_list("id", *CONTENT_FIELDS)[
+                :batch_size
+            ]
         )
+        PendingEvent.objects.filter(pk__in=[row[0] for row in rows]).delete()
     else:
         # No model building, C-loaded timestamps, and the payload stays jsonb text.
-        rows = fetch_all(_CLAIM_SQL, [batch_size])
+        rows = sorted(fetch_all(_TAKE_SQL, [batch_size]), key=lambda row: row[0])
     return [(row[0], dict(zip(CONTENT_FIELDS, row[1:], strict=True))) for row in rows]
 
 
@@ -186,24 +192,13 @@ def _append(events: list[dict[str, Any]]) -> None:
     )
 
 
-def _unstage(ids: list[int]) -> None:
-    """Delete sealed events from the staging table."""
-    if connection.vendor != "postgresql":
-        PendingEvent.objects.filter(pk__in=ids).delete()
-        return
-    # One array parameter: a statement with thousands of placeholders costs
-    # more to build and parse than the delete itself.
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM audit_pendingevent WHERE id = ANY(%s)", [ids])
-
-
 def seal_pending_events(*, batch_size: int = 2000, max_batches: int = 100) -> int:
     """Append staged events to the chain in staging order; safe to run concurrently."""
     sealed = 0
     for _ in range(max_batches):
         with transaction.atomic():
             _lock_head()
-            batch = _claim_pending(batch_size)
+            batch = _take_pending(batch_size)
             if not batch:
                 return sealed
             sequence, prev_hash = _head()
@@ -219,14 +214,18 @@ def seal_pending_events(*, batch_size: int = 2000, max_batches: int = 100) -> in
                     event["payload"] = stored
                 events.append(event)
             _append(events)
-            _unstage([pk for pk, _ in batch])
         sealed += len(batch)
     return sealed
 
 
-def verify_audit_log(*, actor: Actor) -> ChainVerification:
-    """Verify the whole log and its checkpoints; the outcome is itself an event."""
-    result = verify_chain()
+def verify_audit_log(*, actor: Actor, incremental: bool = False) -> ChainVerification:
+    """Verify the log and its checkpoints; the outcome is itself an event.
+
+    `incremental` walks only what came after the checkpoint up to which the last
+    successful verification verified the chain (the whole log if there is none):
+    each run trusts the one before it, back to a full one.
+    """
+    result = verify_chain(since=verified_through() if incremental else 0)
     with transaction.atomic():
         record_event(action="audit.verified", actor=actor, payload=result.as_dict())
     return result

@@ -1,11 +1,13 @@
 """Recomputing the hash chain and its signed checkpoints from the database."""
 
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Max
 
+from audit.chain import GENESIS_HASH
 from audit.integrity import (
     ChainVerification,
     CheckpointError,
@@ -13,7 +15,7 @@ from audit.integrity import (
     read_checkpoint,
     walk_chain,
 )
-from audit.models import Checkpoint
+from audit.models import AuditEvent, Checkpoint
 from audit.selectors import chain_documents, chain_head
 from audit.signing import jwks
 
@@ -55,9 +57,32 @@ def _beyond(head: int, upto_id: int) -> list[CheckpointStatement]:
     return [read_checkpoint(token, keyset, origin=origin) for token in tokens]
 
 
-def verify_chain(*, batch_size: int = 5000) -> ChainVerification:
-    """Walk the whole log in order against every checkpoint; name the first bad
+def _anchor(size: int) -> str:
+    """The hash of event `size`, as a signed checkpoint of this log states it
+    and the stored event agrees; CheckpointError otherwise."""
+    token = Checkpoint.objects.filter(size=size).values_list("jws", flat=True).first()
+    if token is None:
+        raise CheckpointError(f"no checkpoint of size {size} to start from")
+    statement = read_checkpoint(token, jwks(), origin=settings.CMP_AUDIT_ORIGIN)
+    stored = (
+        AuditEvent.objects.filter(sequence=size).values_list("hash", flat=True).first()
+    )
+    if stored != statement.hash:
+        raise CheckpointError(
+            f"event {size} no longer has the hash its checkpoint signed"
+        )
+    return statement.hash
+
+
+def verify_chain(*, batch_size: int = 5000, since: int = 0) -> ChainVerification:
+    """Walk the log in order against every checkpoint; name the first bad
     sequence number (see `audit.integrity.walk_chain` for what is detected).
+
+    With `since`, the size of a checkpoint up to which an earlier verification
+    verified the chain, only what came after it is walked: from that signed
+    head, whose event must still hold the hash it signed, to the head now. Its
+    cost is what was appended since, not the log's length; the full walk (the
+    default) re-reads everything.
 
     The checkpoints are fixed before the head: every one of them was signed over
     events already committed, so one beyond the head is a cut tail, never a race.
@@ -65,9 +90,21 @@ def verify_chain(*, batch_size: int = 5000) -> ChainVerification:
     """
     last_checkpoint = Checkpoint.objects.aggregate(n=Max("id"))["n"] or 0
     head = chain_head()[0]
+    prev_hash = GENESIS_HASH
     try:
         beyond = _beyond(head, last_checkpoint)
+        if since:
+            prev_hash = _anchor(since)
     except CheckpointError as exc:
-        return ChainVerification(False, 0, 0, "", None, f"checkpoint: {exc}")
-    documents = chain_documents(upto=head, with_checkpoints=True, batch_size=batch_size)
-    return walk_chain(_signed(documents, last_checkpoint), checkpoints=beyond)
+        failed = ChainVerification(False, 0, 0, "", None, f"checkpoint: {exc}")
+        return replace(failed, since_sequence=since)
+    documents = chain_documents(
+        after=since, upto=head, with_checkpoints=True, batch_size=batch_size
+    )
+    result = walk_chain(
+        _signed(documents, last_checkpoint),
+        first_sequence=since + 1,
+        prev_hash=prev_hash,
+        checkpoints=beyond,
+    )
+    return replace(result, since_sequence=since)

@@ -3,6 +3,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.models import PendingEvent
+from audit.selectors import verified_through
 from audit.verification import verify_chain
 
 
@@ -14,9 +15,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="print JSON")
+        parser.add_argument(
+            "--incremental",
+            action="store_true",
+            help="only what came after the checkpoint the last successful "
+            "verification reached (as the hourly task does)",
+        )
 
     def handle(self, *args, **options):
-        result = verify_chain()
+        result = verify_chain(since=verified_through() if options["incremental"] else 0)
         if options["json"]:
             self.stdout.write(json.dumps(result.as_dict()))
         if not result.ok:
