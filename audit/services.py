@@ -1,7 +1,7 @@
 """Writes to the audit trail. Every state change records its event through here."""
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -14,9 +14,13 @@ from audit.chain import (
     CONTENT_FIELDS,
     GENESIS_HASH,
     STORED_FIELDS,
+    canonical_json,
     check_payload,
+    document_hash,
     event_hash,
+    format_time,
     parse_json,
+    stored_document,
 )
 from audit.integrity import ChainVerification
 from audit.models import AuditEvent, PendingEvent
@@ -156,43 +160,77 @@ def stage_event(
 # The oldest staged events, taken out of staging in the statement that reads
 # them. Sealers hold the append lock, so one takes at a time; the rows come back
 # in no particular order and are sorted by staging id.
-_TAKE_SQL = f"""
+# Ids and the time come back as the canonical text the hash covers (the UUID's
+# lowercase form, UTC with microseconds, as `audit.chain.format_time` writes it),
+# so they are neither parsed nor formatted again here, and COPY takes them as is.
+_TAKE_SQL = """
 DELETE FROM audit_pendingevent WHERE id IN (
     SELECT id FROM audit_pendingevent ORDER BY id LIMIT %s
-) RETURNING id, {", ".join(CONTENT_FIELDS)}
+) RETURNING id, event_id::text,
+    to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'),
+    actor, action, subject, recipient, purpose, consent_id::text, payload
 """
 _APPEND_SQL = f"COPY audit_auditevent ({', '.join(STORED_FIELDS)}) FROM STDIN"
 
 
-def _take_pending(batch_size: int) -> list[tuple[int, dict[str, Any]]]:
-    """(staging id, content) of the oldest staged events, removed from staging.
+def _take_pending(batch_size: int) -> list[Sequence[Any]]:
+    """The oldest staged events, removed from staging: rows of staging id and
+    `CONTENT_FIELDS` as canonical text (the payload its JSON), in staging order.
 
     Call it holding the append lock: a rollback puts them back."""
-    rows: Iterable[Sequence[Any]]
-    if connection.vendor != "postgresql":
-        rows = list(
-            PendingEvent.objects.order_by("id").values_list("id", *CONTENT_FIELDS)[
-                :batch_size
-            ]
-        )
-        PendingEvent.objects.filter(pk__in=[row[0] for row in rows]).delete()
-    else:
-        # No model building, C-loaded timestamps, and the payload stays jsonb text.
-        rows = sorted(fetch_all(_TAKE_SQL, [batch_size]), key=lambda row: row[0])
-    return [(row[0], dict(zip(CONTENT_FIELDS, row[1:], strict=True))) for row in rows]
-
-
-def _append(events: list[dict[str, Any]]) -> None:
-    """Insert chained events (`STORED_FIELDS`); COPY on PostgreSQL."""
-    if connection.vendor != "postgresql":
-        AuditEvent.objects.bulk_create(AuditEvent(**event) for event in events)
-        return
-    copy_rows(
-        _APPEND_SQL, ([event[name] for name in STORED_FIELDS] for event in events)
+    if connection.vendor == "postgresql":
+        return sorted(fetch_all(_TAKE_SQL, [batch_size]), key=lambda row: row[0])
+    staged = list(
+        PendingEvent.objects.order_by("id").values_list("id", *CONTENT_FIELDS)[
+            :batch_size
+        ]
     )
+    PendingEvent.objects.filter(pk__in=[row[0] for row in staged]).delete()
+    return [
+        (
+            pk,
+            str(event_id),
+            format_time(occurred_at),
+            *middle,
+            str(consent_id) if consent_id else None,
+            canonical_json(payload).decode(),
+        )
+        for pk, event_id, occurred_at, *middle, consent_id, payload in staged
+    ]
 
 
-def seal_pending_events(*, batch_size: int = 2000, max_batches: int = 100) -> int:
+def _chain_rows(
+    staged: list[Sequence[Any]], sequence: int, prev_hash: str
+) -> Iterator[list[Any]]:
+    """Each staged row as a chained row (`STORED_FIELDS`), after `sequence`.
+
+    The values are already canonical text, so the hashed document is built as
+    verification builds it (`stored_document`), and the row is stored as read."""
+    for row in staged:
+        sequence += 1
+        values = [sequence, *row[1:], prev_hash, ""]
+        document = stored_document(values)
+        del document["hash"]
+        values[-1] = prev_hash = document_hash(document)
+        yield values
+
+
+def _append(rows: Iterable[list[Any]]) -> None:
+    """Insert chained rows (`STORED_FIELDS`); on PostgreSQL one COPY, fed as each
+    row is hashed, so the server writes while the next ones are hashed."""
+    if connection.vendor != "postgresql":
+        events = []
+        for row in rows:
+            fields = dict(zip(STORED_FIELDS, row, strict=True))
+            # Parsed: the model's JSONField encodes it again.
+            fields["payload"] = parse_json(fields["payload"])
+            events.append(AuditEvent(**fields))
+        AuditEvent.objects.bulk_create(events)
+        return
+    copy_rows(_APPEND_SQL, rows)
+
+
+def seal_pending_events(*, batch_size: int = 5000, max_batches: int = 100) -> int:
     """Append staged events to the chain in staging order; safe to run concurrently."""
     sealed = 0
     for _ in range(max_batches):
@@ -201,19 +239,7 @@ def seal_pending_events(*, batch_size: int = 2000, max_batches: int = 100) -> in
             batch = _take_pending(batch_size)
             if not batch:
                 return sealed
-            sequence, prev_hash = _head()
-            events = []
-            for _, content in batch:
-                sequence += 1
-                stored = content["payload"]
-                if isinstance(stored, str):  # jsonb text: hashed parsed, kept as is
-                    content["payload"] = parse_json(stored)
-                event = _chained(content, sequence, prev_hash)
-                prev_hash = event["hash"]
-                if isinstance(stored, str):
-                    event["payload"] = stored
-                events.append(event)
-            _append(events)
+            _append(_chain_rows(batch, *_head()))
         sealed += len(batch)
     return sealed
 

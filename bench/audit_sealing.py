@@ -105,7 +105,7 @@ def measure_sealing(count: int) -> tuple[float, float]:
     _timed_copy("audit_pendingevent", rows)
     _execute("VACUUM ANALYZE audit_pendingevent")
     started = time.perf_counter()
-    sealed = seal_pending_events(batch_size=2000, max_batches=10**9)
+    sealed = seal_pending_events(max_batches=10**9)
     elapsed = time.perf_counter() - started
     assert sealed == count, (sealed, count)
     return sealed / elapsed, plain
@@ -123,7 +123,7 @@ def measure_verification(appended: int) -> tuple[float, int, float, int]:
     full_seconds = time.perf_counter() - started
     assert full.ok, full.problem
     _timed_copy("audit_pendingevent", _rows(appended))
-    seal_pending_events(batch_size=2000, max_batches=10**9)
+    seal_pending_events(max_batches=10**9)
     create_checkpoint()
     started = time.perf_counter()
     incremental = verify_audit_log(actor=SYSTEM, incremental=True)

@@ -108,3 +108,46 @@ def test_concurrent_checks_appends_and_sealers_lose_nothing(committed_db):
     result = verify_chain()
     assert result.ok, result.problem
     assert result.head_sequence == 510
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "2026-11-30T15:00:00+00:00",  # a whole second: no fraction is dropped
+        "2026-12-01T00:00:00.000001+09:00",  # another zone, one microsecond
+        "1999-12-31T23:59:59.999999+00:00",
+    ],
+)
+def test_sealed_hashes_are_those_of_the_canonical_documents(db, moment):
+    from datetime import datetime
+
+    from audit.chain import event_hash
+
+    staged = PendingEvent.objects.create(
+        event_id="0b6e3c8a-0000-4000-8000-00000000abcd",
+        occurred_at=datetime.fromisoformat(moment),
+        actor="organization:머니로그",
+        action="consent.checked",
+        subject="sub_1",
+        recipient="moneylog",
+        purpose="spending-analysis",
+        consent_id=None,
+        payload={"note": '따옴표 " 와 \\ 백슬래시 🙂', "n": 1, "ok": True, "x": None},
+    )
+    assert seal_pending_events() == 1
+    sealed = AuditEvent.objects.get(event_id=staged.event_id)
+    assert sealed.hash == event_hash(
+        sequence=sealed.sequence,
+        event_id=staged.event_id,
+        occurred_at=staged.occurred_at,
+        actor=staged.actor,
+        action=staged.action,
+        subject=staged.subject,
+        recipient=staged.recipient,
+        purpose=staged.purpose,
+        consent_id=None,
+        payload=staged.payload,
+        prev_hash=sealed.prev_hash,
+    )
+    assert sealed.payload == staged.payload
+    assert verify_chain().ok
