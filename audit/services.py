@@ -163,10 +163,12 @@ def stage_event(
 # Ids and the time come back as the canonical text the hash covers (the UUID's
 # lowercase form, UTC with microseconds, as `audit.chain.format_time` writes it),
 # so they are neither parsed nor formatted again here, and COPY takes them as is.
+# The ids as an array: with `IN (subquery)` the planner may join against a scan
+# of the whole staging table, once per batch.
 _TAKE_SQL = """
-DELETE FROM audit_pendingevent WHERE id IN (
+DELETE FROM audit_pendingevent WHERE id = ANY(ARRAY(
     SELECT id FROM audit_pendingevent ORDER BY id LIMIT %s
-) RETURNING id, event_id::text,
+)) RETURNING id, event_id::text,
     to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'),
     actor, action, subject, recipient, purpose, consent_id::text, payload
 """
