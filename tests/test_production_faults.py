@@ -15,8 +15,6 @@ restarts empty. Afterwards:
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -34,14 +32,17 @@ from consents.models import Consent, Transfer
 from tests.factories import TESTER, make_subject
 from tests.processes import (
     OwnRedis,
-    free_port,
-    http_answers,
     stop_process_group,
     wait_until,
 )
 from tests.propagation.conftest import subscribe
 from tests.receiver import running_receiver
-from tests.workers import ROOT, celery_worker, requires_worker, worker_env
+from tests.workers import (
+    celery_worker,
+    requires_worker,
+    start_gunicorn,
+    worker_env,
+)
 
 pytestmark = [requires_worker, pytest.mark.slow]
 
@@ -53,28 +54,6 @@ FAST = {
     "CMP_WEBHOOK_LEASE_SECONDS": "5",
     "CMP_SEAL_INTERVAL_SECONDS": "1",
 }
-
-
-def _gunicorn(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi:application",
-            f"--bind=127.0.0.1:{port}",
-            "--workers=2",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    assert wait_until(lambda: http_answers(f"{base}/healthz"), timeout=30)
-    return process, base
 
 
 def _children(pid: int) -> list[int]:
@@ -124,7 +103,7 @@ def test_faults_lose_no_notice_no_decision_and_double_no_transfer(committed_cata
         env = worker_env(broker.url, **FAST)
         nodes = []
         for _ in range(2):
-            process, base = _gunicorn(env)
+            process, base = start_gunicorn(env)
             stack.callback(stop_process_group, process)
             nodes.append((process, base))
         stack.enter_context(celery_worker(env, threads=4, name="first"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +20,14 @@ from django.conf import settings
 from django.db import connection
 
 from config.celery import app
-from tests.processes import REDIS_SERVER, celery_worker_command, stop_process_group
+from tests.processes import (
+    REDIS_SERVER,
+    celery_worker_command,
+    free_port,
+    http_answers,
+    stop_process_group,
+    wait_until,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 if os.environ.get("CI", "").lower() == "true" and not REDIS_SERVER:
@@ -106,3 +114,31 @@ def celery_worker(
                 raise
             finally:
                 stop_process_group(process)
+
+
+def start_gunicorn(
+    env: dict[str, str], *, workers: int = 2
+) -> tuple[subprocess.Popen, str]:
+    """gunicorn serving the project on a free port, in a session of its own (end
+    it with `stop_process_group`); the process and its base URL, once it answers."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            f"--bind=127.0.0.1:{port}",
+            f"--workers={workers}",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    if not wait_until(lambda: http_answers(f"{base}/healthz"), timeout=30):
+        stop_process_group(process)
+        raise RuntimeError("gunicorn did not start")
+    return process, base

@@ -5,8 +5,6 @@ commits, a real gunicorn."""
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import uuid
 
@@ -20,8 +18,8 @@ from audit.services import stage_event
 from tests.api.conftest import OrgClient
 from tests.conftest import requires_postgres
 from tests.factories import make_consent, make_subject
-from tests.processes import free_port, http_answers, stop_process_group, wait_until
-from tests.workers import ROOT, worker_env
+from tests.processes import stop_process_group
+from tests.workers import start_gunicorn, worker_env
 
 pytestmark = requires_postgres
 CHECKER = Actor("organization", "moneylog")
@@ -78,28 +76,8 @@ def test_inside_a_transaction_the_event_is_one_more_row_of_it(committed_db):
 @pytest.fixture
 def gunicorn_server(committed_catalog):
     """Two sync gunicorn workers, killed with SIGKILL by the test."""
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "config.wsgi:application",
-        f"--bind=127.0.0.1:{port}",
-        "--workers=2",
-    ]
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=worker_env("memory://"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    process, base = start_gunicorn(worker_env("memory://"))
     try:
-        assert wait_until(lambda: http_answers(f"{base}/healthz"), timeout=30), (
-            "gunicorn did not start"
-        )
         yield process, base
     finally:
         stop_process_group(process)
