@@ -32,9 +32,11 @@ class ValidatingView(APIView):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # authenticated, permitted
-        if request.method == "POST" and self.idempotent and HEADER in request.META:
+        post = getattr(self, "post", None)  # None: DRF answers 405 next
+        keyed = request.method == "POST" and HEADER in request.META
+        if post and keyed and self.idempotent:
             # DRF looks the handler up after this: the wrapped one answers.
-            self.post = idempotent_handler(self.post)  # type: ignore[has-type]
+            self.post = idempotent_handler(post)
 
     def valid(self, serializer_class, data) -> dict:
         return _shared(serializer_class).run_validation(data)

@@ -122,6 +122,13 @@ def test_a_persons_revocation_replays_for_that_person_only(person_app):
 
 
 @pytest.mark.django_db
+def test_a_post_where_none_is_allowed_is_still_a_405(moneylog):
+    answer = _post(moneylog.api(), "/api/v1/purposes/", {}, "k")
+    assert answer.status_code == 405
+    assert answer.json()["error"]["code"] == "method_not_allowed"
+
+
+@pytest.mark.django_db
 def test_checks_are_never_replayed(moneylog):
     subject = Person("minji").subject
     make_consent(subject=subject, recipient=moneylog.organization)
