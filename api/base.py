@@ -26,8 +26,10 @@ def _shared(serializer_class: type[Serializer]) -> Serializer:
 
 class ValidatingView(APIView):
     required_scopes: list[str] = []
-    # A POST with an Idempotency-Key is answered once (api.idempotency).
+    # A POST with an Idempotency-Key is answered once (api.idempotency); an
+    # answer that holds a secret shown once is stored encrypted.
     idempotent = True
+    answer_holds_secret = False
     schema = IdempotentSchema()
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -36,7 +38,7 @@ class ValidatingView(APIView):
         keyed = request.method == "POST" and HEADER in request.META
         if post and keyed and self.idempotent:
             # DRF looks the handler up after this: the wrapped one answers.
-            self.post = idempotent_handler(post)
+            self.post = idempotent_handler(post, sealed=self.answer_holds_secret)
 
     def valid(self, serializer_class, data) -> dict:
         return _shared(serializer_class).run_validation(data)

@@ -11,10 +11,14 @@ that transaction, and then:
   `idempotency_key_reused`.
 A request that fails (a 4xx raised as an error, or a 5xx) rolls back with its row,
 so its retry runs afresh. Keys are kept `CMP_IDEMPOTENCY_KEY_HOURS` (24) after
-their first use.
+their first use. An answer that carries a secret shown only once (a webhook
+endpoint's signing secret) is stored encrypted under the platform's key
+encryption keys, as the secret itself is, never in the clear.
 """
 
+import base64
 import hashlib
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +34,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.models import StoredResponse
+from consents import pii
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
 MAX_KEY_LENGTH = 255
@@ -65,17 +70,37 @@ def _fingerprint(request: Request) -> str:
     return digest.hexdigest()
 
 
-def _replay(client: str, key: str, fingerprint: str) -> Response:
+def _owner(client: str, key: str) -> uuid.UUID:
+    """What a sealed answer is bound to: it opens only for this client and key."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"idempotency:{client}:{key}")
+
+
+def _seal(client: str, key: str, body: Any) -> dict[str, str]:
+    wrapped = pii.wrap_secret(_owner(client, key), orjson.dumps(body).decode())
+    return {
+        "key_id": wrapped.key_id,
+        "sealed": base64.b64encode(wrapped.wrapped).decode(),
+    }
+
+
+def _unseal(client: str, key: str, stored: Any) -> Any:
+    wrapped = pii.WrappedKey(stored["key_id"], base64.b64decode(stored["sealed"]))
+    return orjson.loads(pii.unwrap_secret(_owner(client, key), wrapped))
+
+
+def _replay(client: str, key: str, fingerprint: str, *, sealed: bool) -> Response:
     stored = StoredResponse.objects.get(client=client, key=key)
     if stored.fingerprint != fingerprint:
         raise IdempotencyKeyReused()
-    return Response(
-        stored.body, status=stored.status, headers={"Idempotent-Replayed": "true"}
-    )
+    body = _unseal(client, key, stored.body) if sealed else stored.body
+    return Response(body, status=stored.status, headers={"Idempotent-Replayed": "true"})
 
 
-def answer_once(request: Request, handler: Callable[[], Response]) -> Response:
-    """`handler()`'s answer, or the stored answer to this key's first request."""
+def answer_once(
+    request: Request, handler: Callable[[], Response], *, sealed: bool = False
+) -> Response:
+    """`handler()`'s answer, or the stored answer to this key's first request;
+    `sealed`: the answer holds a secret, so it is stored encrypted."""
     if HEADER not in request.META:
         return handler()
     key, client = _key(request), _client(request)
@@ -87,12 +112,13 @@ def answer_once(request: Request, handler: Callable[[], Response]) -> Response:
                     client=client, key=key, fingerprint=fingerprint, status=0
                 )
         except IntegrityError:  # used before: that request has committed by now
-            return _replay(client, key, fingerprint)
+            return _replay(client, key, fingerprint, sealed=sealed)
         response = handler()
         if response.status_code >= 500:
             transaction.set_rollback(True)
             return response
-        stored.status, stored.body = response.status_code, response.data
+        stored.status = response.status_code
+        stored.body = _seal(client, key, response.data) if sealed else response.data
         stored.save(update_fields=["status", "body"])
     return response
 
@@ -106,11 +132,13 @@ def purge_stored_responses(*, now: datetime | None = None) -> int:
     return deleted
 
 
-def idempotent_handler(handler: Callable[..., Response]) -> Any:
+def idempotent_handler(handler: Callable[..., Response], *, sealed: bool) -> Any:
     """`handler`, answering each `Idempotency-Key` once (see the module)."""
 
     def run(request: Request, *args: Any, **kwargs: Any) -> Response:
-        return answer_once(request, lambda: handler(request, *args, **kwargs))
+        return answer_once(
+            request, lambda: handler(request, *args, **kwargs), sealed=sealed
+        )
 
     return run
 

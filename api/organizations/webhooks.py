@@ -16,6 +16,7 @@ from consents.webhooks.models import Delivery, WebhookEndpoint
 
 
 class WebhookEndpointCollectionView(OrganizationView):
+    answer_holds_secret = True  # the signing secret, shown once
     required_scopes = ["webhooks:manage"]
     throttle_scope = "write"
 

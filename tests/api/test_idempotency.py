@@ -3,6 +3,7 @@ with another body is refused, keys belong to one client, and a failed request
 leaves nothing behind. The SDK sends a key with every POST and retries a POST
 whose connection dropped after it was sent."""
 
+import json
 import socket
 import threading
 import uuid
@@ -276,3 +277,18 @@ def test_the_sdk_retries_a_dropped_transfer_and_it_is_recorded_once(
     assert str(Transfer.objects.get().id) == transfer.id
     stored = StoredResponse.objects.get()  # the transfer's; checks keep none
     assert uuid.UUID(stored.key) and stored.status == 201
+
+
+@pytest.mark.django_db
+def test_a_registration_is_replayed_with_its_secret_never_stored_in_clear(moneylog):
+    api = moneylog.api()
+    body = {"url": "https://moneylog.example/hooks"}
+    first = _post(api, "/api/v1/webhook-endpoints/", body, "hook-1")
+    again = _post(api, "/api/v1/webhook-endpoints/", body, "hook-1")
+
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()  # the secret too: the first answer was lost
+    secret = first.json()["secret"]
+    stored = StoredResponse.objects.get(key="hook-1")
+    assert secret not in json.dumps(stored.body)
+    assert moneylog.organization.webhook_endpoints.count() == 1
