@@ -1,8 +1,10 @@
 import json
+import threading
+from collections.abc import Callable
 
 import pytest
 from django.conf import settings
-from django.db import connections
+from django.db import connection, connections
 from django.db.models.signals import post_migrate
 
 from audit.db_guard import GUARDED_TABLES, install_guards, suspend_guards
@@ -10,6 +12,27 @@ from consents.catalog_cache import clear_catalog_cache
 from consents.management.commands.load_catalog import DEMO_CATALOG
 from consents.services import load_catalog
 from tests.factories import TESTER, OrganizationFactory, make_subject
+
+
+def run_in_threads(
+    work: Callable[[], None], count: int = 1, timeout: float = 60
+) -> None:
+    """Run `work` in `count` threads at once, each on its own database
+    connection, closed when it ends (an open one would keep the test database
+    from being dropped); wait for all of them, at most `timeout` seconds each."""
+
+    def run() -> None:
+        try:
+            work()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+
 
 requires_postgres = pytest.mark.skipif(
     not settings.USING_POSTGRES, reason="needs PostgreSQL (required under CI=true)"

@@ -1,8 +1,6 @@
 """`cmp_common.db.cursors.fetch_all`: the same rows as Django's cursor, the same
 errors, a fresh cursor after a reconnect, and visible whenever Django counts."""
 
-import threading
-
 import pytest
 from django.db import (
     DatabaseError,
@@ -16,7 +14,7 @@ from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
 from cmp_common.db import cursors
-from tests.conftest import requires_postgres
+from tests.conftest import requires_postgres, run_in_threads
 
 SQL = """
 SELECT %s::text, now(), '2026-03-01 09:30:00.25+09'::timestamptz,
@@ -85,18 +83,10 @@ def test_a_terminated_backend_raises_djangos_operational_error(committed_db):
 
 def test_each_thread_uses_its_own_connection(committed_db):
     pids: list[int] = []
-
-    def work() -> None:
-        try:
-            pids.append(cursors.fetch_all("SELECT pg_backend_pid()", [])[0][0])
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    run_in_threads(
+        lambda: pids.append(cursors.fetch_all("SELECT pg_backend_pid()", [])[0][0]),
+        count=3,
+    )
     assert len(set(pids)) == 3
 
 

@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from api.idempotency import purge_stored_responses
@@ -22,7 +21,7 @@ from cmp.client import ConsentClient
 from consents.models import Consent, Transfer
 from consents.webhooks.models import Delivery
 from tests.api.conftest import OrgClient
-from tests.conftest import requires_postgres
+from tests.conftest import requires_postgres, run_in_threads
 from tests.factories import Person, make_consent, ref
 from tests.propagation.conftest import subscribe
 
@@ -163,20 +162,13 @@ def test_concurrent_retries_make_one_grant(committed_catalog):
     def send() -> None:
         from rest_framework.test import APIClient
 
-        try:
-            api = APIClient()
-            api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-            start.wait(timeout=30)
-            answer = _post(api, "/api/v1/consents/", _grant_body(), "same")
-            answers.append((answer.status_code, answer.json()["id"]))
-        finally:
-            connection.close()
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        start.wait(timeout=30)
+        answer = _post(api, "/api/v1/consents/", _grant_body(), "same")
+        answers.append((answer.status_code, answer.json()["id"]))
 
-    threads = [threading.Thread(target=send) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    run_in_threads(send, count=4)
 
     assert len(answers) == 4
     assert {status for status, _ in answers} == {201}

@@ -5,7 +5,6 @@ commits, a real gunicorn."""
 
 import os
 import signal
-import threading
 import uuid
 
 import pytest
@@ -16,7 +15,7 @@ from audit.actors import Actor
 from audit.models import PendingEvent
 from audit.services import stage_event
 from tests.api.conftest import OrgClient
-from tests.conftest import requires_postgres
+from tests.conftest import requires_postgres, run_in_threads
 from tests.factories import make_consent, make_subject
 from tests.processes import stop_process_group
 from tests.workers import start_gunicorn, worker_env
@@ -38,16 +37,9 @@ def _stage() -> uuid.UUID:
 
 def _seen_from_another_connection(event_id: uuid.UUID) -> bool:
     seen: list[bool] = []
-
-    def look() -> None:
-        try:
-            seen.append(PendingEvent.objects.filter(event_id=event_id).exists())
-        finally:
-            connection.close()
-
-    reader = threading.Thread(target=look)
-    reader.start()
-    reader.join(timeout=30)
+    run_in_threads(
+        lambda: seen.append(PendingEvent.objects.filter(event_id=event_id).exists())
+    )
     return seen == [True]
 
 
