@@ -14,6 +14,14 @@ class Actor:
     def __str__(self) -> str:
         return f"{self.kind}:{self.id}"
 
+    @classmethod
+    def parse(cls, recorded: str) -> "Actor":
+        """The actor written as `str(actor)` (a job that acts later for them)."""
+        kind, _, ident = recorded.partition(":")
+        if kind not in ("subject", "organization", "staff", "system"):
+            raise ValueError(f"not an actor: {recorded!r}")
+        return cls(kind, ident)  # type: ignore[arg-type]  # checked just above
+
 
 SYSTEM = Actor("system", "cmp")
 

@@ -32,6 +32,7 @@ from cmp_common.db.cursors import fetch_all
 __all__ = [
     "SYSTEM",
     "record_event",
+    "record_events",
     "record_search",
     "seal_pending_events",
     "stage_event",
@@ -124,6 +125,39 @@ def record_event(
     return event
 
 
+def record_events(events: Sequence[Mapping[str, Any]]) -> int:
+    """Append many events in order, inside the caller's transaction: one hold of
+    the append lock and one COPY for all (a mass change's batch).
+
+    Each mapping has `record_event`'s arguments; the chain is the same as if each
+    had been recorded on its own."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("record_events must run inside the change's transaction")
+    if not events:
+        return 0
+    now = timezone.now()
+    rows = [
+        _text_row(None, *(content[name] for name in CONTENT_FIELDS))
+        for content in (
+            _content(
+                **{
+                    "subject": "",
+                    "recipient": "",
+                    "purpose": "",
+                    "consent_id": None,
+                    "payload": None,
+                    "occurred_at": now,
+                    **event,
+                }
+            )
+            for event in events
+        )
+    ]
+    _lock_head()
+    _append(_chain_rows(rows, *_head()))
+    return len(rows)
+
+
 def stage_event(
     *,
     action: str,
@@ -188,21 +222,30 @@ def _take_pending(batch_size: int) -> list[Sequence[Any]]:
         ]
     )
     PendingEvent.objects.filter(pk__in=[row[0] for row in staged]).delete()
-    return [
-        (
-            pk,
-            str(event_id),
-            format_time(occurred_at),
-            *middle,
-            str(consent_id) if consent_id else None,
-            canonical_json(payload).decode(),
-        )
-        for pk, event_id, occurred_at, *middle, consent_id, payload in staged
-    ]
+    return [_text_row(pk, *content) for pk, *content in staged]
+
+
+def _text_row(
+    key: Any,
+    event_id: UUID,
+    occurred_at: datetime,
+    *middle: Any,
+) -> tuple[Any, ...]:
+    """An event's `CONTENT_FIELDS` (after `key`) as the canonical text the hash
+    covers and COPY takes: what `_TAKE_SQL` returns for a staged row."""
+    *texts, consent_id, payload = middle
+    return (
+        key,
+        str(event_id),
+        format_time(occurred_at),
+        *texts,
+        str(consent_id) if consent_id else None,
+        canonical_json(payload).decode(),
+    )
 
 
 def _chain_rows(
-    staged: list[Sequence[Any]], sequence: int, prev_hash: str
+    staged: Sequence[Sequence[Any]], sequence: int, prev_hash: str
 ) -> Iterator[list[Any]]:
     """Each staged row as a chained row (`STORED_FIELDS`), after `sequence`.
 

@@ -19,6 +19,7 @@ from consents.models import (
     Delivery,
     DeliveryAttempt,
     ExpiryReminder,
+    MassChange,
     Organization,
     OrganizationClient,
     Purpose,
@@ -28,7 +29,7 @@ from consents.models import (
     Transfer,
     WebhookEndpoint,
 )
-from consents.services import endpoints
+from consents.services import endpoints, organizations
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -98,10 +99,48 @@ class SubjectReferenceAdmin(ReadOnlyAdmin):
 
 @admin.register(Organization)
 class OrganizationAdmin(ReadOnlyAdmin):
-    """Registered with `create_organization`, suspended through the service."""
+    """Registered with `create_organization`, suspended through the service.
+
+    Revoking every consent of a recipient cannot be undone, so it is not an
+    action here: it is `manage.py mass_change revoke-recipient`."""
 
     list_display = ("code", "name", "status", "created_at")
     list_filter = ("status",)
+    actions = ["suspend", "reactivate"]
+
+    @admin.action(description="Suspend, and pause their consents")
+    def suspend(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._set_status(request, queryset, Organization.Status.SUSPENDED)
+
+    @admin.action(description="Reactivate, and resume what the suspension paused")
+    def reactivate(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._set_status(request, queryset, Organization.Status.ACTIVE)
+
+    def _set_status(self, request: HttpRequest, queryset: QuerySet, status: str):
+        for organization in queryset:
+            organizations.set_organization_status(
+                code=organization.code, status=status, actor=_staff(request)
+            )
+        self.message_user(
+            request, "Done; their consents change in the background (Mass changes)."
+        )
+
+
+@admin.register(MassChange)
+class MassChangeAdmin(ReadOnlyAdmin):
+    """Progress of changes to many consents at once (`manage.py mass_change`)."""
+
+    list_display = (
+        "kind",
+        "organization",
+        "purpose",
+        "changed",
+        "total",
+        "status",
+        "created_at",
+        "finished_at",
+    )
+    list_filter = ("status", "kind")
 
 
 @admin.register(OrganizationClient)
@@ -133,14 +172,17 @@ class PurposeVersionInline(admin.StackedInline):
 
 @admin.register(Purpose)
 class PurposeAdmin(admin.ModelAdmin):
-    list_display = ("code", "name_ko", "name_en")
+    """Retiring a purpose lapses its consents for good: `manage.py mass_change
+    retire-purpose`, not an edit here."""
+
+    list_display = ("code", "name_ko", "name_en", "retired_at")
     inlines = [PurposeVersionInline]
 
     def has_delete_permission(self, request, obj=None):
         return False
 
     def get_readonly_fields(self, request, obj=None):
-        return ("code",) if obj else ()
+        return ("code", "retired_at") if obj else ("retired_at",)
 
 
 def _staff(request: HttpRequest) -> Actor:

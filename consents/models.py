@@ -154,6 +154,8 @@ class Purpose(models.Model):
     )
     name_ko = models.CharField(max_length=200)
     name_en = models.CharField(max_length=200)
+    # A retired purpose takes no new consents; its live ones lapse (expire).
+    retired_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.code
@@ -219,10 +221,15 @@ class ConsentQuerySet(models.QuerySet):
     def delete(self):
         raise ConsentImmutableError("consents are never deleted; revoke them instead")
 
-    def update(self, **kwargs):
-        # Services change one locked consent at a time through Consent.save;
-        # a bulk update would bypass the transition rules and the audit event.
-        raise ConsentImmutableError("consents change only through consents.services")
+    def update(self, *, _service: bool = False, **kwargs):
+        # Only the batched transitions of consents.services.mass update in bulk:
+        # they apply the transition rules and append each consent's audit event
+        # in the same transaction. Anything else would bypass both.
+        if not _service:
+            raise ConsentImmutableError(
+                "consents change only through consents.services"
+            )
+        return super().update(**kwargs)
 
 
 class Consent(models.Model):
@@ -481,3 +488,58 @@ class Transfer(models.Model):
 
     def __str__(self) -> str:
         return f"transfer {self.id}"
+
+
+class MassChange(models.Model):
+    """One change of many consents at once, run in batches until none is left.
+
+    Each batch moves its consents, appends their audit events and queues their
+    notices in one transaction, and adds its count to `changed` in that same
+    transaction: `changed` is exact whatever dies when, and a job that stopped
+    half-way is simply run again (`consents.services.mass`).
+    """
+
+    class Kind(models.TextChoices):
+        REVOKE_RECIPIENT = "revoke_recipient", "Revoke every consent of a recipient"
+        PAUSE_RECIPIENT = "pause_recipient", "Pause a suspended recipient's consents"
+        RESUME_RECIPIENT = "resume_recipient", "Resume a reactivated recipient's"
+        LAPSE_PURPOSE = "lapse_purpose", "Expire the consents of a retired purpose"
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        FINISHED = "finished", "Finished"
+        CANCELLED = "cancelled", "Cancelled"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    purpose = models.ForeignKey(
+        Purpose, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor = models.CharField(max_length=100)
+    reason = models.CharField(max_length=500, blank=True, default="")
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.RUNNING
+    )
+    # Consents the change applied to when it was started, and so far.
+    total = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "created_at"], name="masschange_due")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(organization__isnull=False) | Q(purpose__isnull=False),
+                name="masschange_has_target",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        target = self.organization or self.purpose
+        return f"{self.kind} {target}: {self.changed}/{self.total} ({self.status})"

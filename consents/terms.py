@@ -22,10 +22,12 @@ def validate_terms(
     version = purpose.versions.order_by("-version").first() if purpose else None
     if pinned_version is not None and purpose is not None:
         version = pinned_version if pinned_version.purpose_id == purpose.pk else None
-    if version is None:
+    if version is None or purpose is None:
         raise ValidationError(
             "unknown purpose", fields={"purpose": ["unknown purpose"]}
         )
+    if purpose.retired_at is not None:
+        raise ValidationError("purpose retired", fields={"purpose": ["retired"]})
     codes = sorted(set(scope_codes))
     if not codes:
         raise ValidationError("no scopes", fields={"scopes": ["at least one scope"]})

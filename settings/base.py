@@ -158,6 +158,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "consents.tasks.expire_due_consents_task",
         "schedule": env.float("CMP_EXPIRY_INTERVAL_SECONDS", default=60.0),
     },
+    "resume-mass-changes": {
+        "task": "consents.tasks.resume_mass_changes_task",
+        "schedule": 60.0,
+        "options": {"expires": 50},
+    },
     "expire-stale-consent-requests": {
         "task": "consents.tasks.expire_stale_consent_requests_task",
         "schedule": 300.0,

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from audit.models import AuditEvent
 from consents import services
-from consents.models import Consent
+from consents.models import Consent, MassChange
 from tests.factories import TESTER, make_consent, make_subject
 
 NAME = "홍길동"
@@ -20,6 +20,7 @@ ADMIN_MODELS = [
     "consents.datasubject",
     "consents.delivery",
     "consents.expiryreminder",
+    "consents.masschange",
     "consents.organization",
     "consents.organizationclient",
     "consents.purpose",
@@ -177,3 +178,23 @@ def test_acknowledgement_list_shows_time_to_acknowledge_per_organization(
     assert page.status_code == 200
     assert b"per organization" in page.content
     assert recipient.code.encode() in page.content
+
+
+def test_suspending_from_the_admin_pauses_the_consents_in_a_job(
+    admin_client, consent, recipient
+):
+    url = reverse("admin:consents_organization_changelist")
+    selected = {"_selected_action": [str(recipient.pk)]}
+    admin_client.post(url, {"action": "suspend", **selected})
+    job = MassChange.objects.get(organization=recipient, kind="pause_recipient")
+    assert (job.total, job.actor) == (1, "staff:admin")
+    services.run_mass_change(job.pk)
+    assert Consent.objects.get(pk=consent.pk).status == Consent.Status.PAUSED
+    page = admin_client.get(reverse("admin:consents_masschange_changelist"))
+    assert b"pause_recipient" in page.content or b"Pause" in page.content
+
+    admin_client.post(url, {"action": "reactivate", **selected})
+    services.run_mass_change(
+        MassChange.objects.get(organization=recipient, kind="resume_recipient").pk
+    )
+    assert Consent.objects.get(pk=consent.pk).status == Consent.Status.ACTIVE

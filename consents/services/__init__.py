@@ -1,7 +1,7 @@
 """Every write of the consent domain: one transaction each, audited inside it."""
 
 from consents.services.acknowledgements import acknowledge_consent_end
-from consents.services.catalog import load_catalog
+from consents.services.catalog import load_catalog, retire_purpose
 from consents.services.checks import check_consent
 from consents.services.collection import record_collected_consent
 from consents.services.endpoints import (
@@ -10,12 +10,17 @@ from consents.services.endpoints import (
     replay_delivery,
 )
 from consents.services.lifecycle import (
-    expire_due_consents,
     grant_consent,
     pause_consent,
     resume_consent,
     revoke_consent,
     revoke_recipient_consents,
+)
+from consents.services.mass import (
+    expire_due_consents,
+    resume_mass_changes,
+    revoke_all_recipient_consents,
+    run_mass_change,
 )
 from consents.services.organizations import (
     register_officer_client,
@@ -62,8 +67,12 @@ __all__ = [
     "register_webhook_endpoint",
     "replay_delivery",
     "resume_consent",
+    "resume_mass_changes",
+    "retire_purpose",
+    "revoke_all_recipient_consents",
     "revoke_consent",
     "revoke_recipient_consents",
+    "run_mass_change",
     "send_expiry_reminders",
     "set_organization_status",
     "set_subject_time_zone",

@@ -6,12 +6,20 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from audit.actors import Actor
 from audit.services import record_event
 from consents.catalog_cache import clear_catalog_cache
-from consents.errors import ValidationError
-from consents.models import ConsentRequest, Purpose, PurposeVersion, Scope
+from consents.errors import NotFoundError, ValidationError
+from consents.models import (
+    ConsentRequest,
+    MassChange,
+    Purpose,
+    PurposeVersion,
+    Scope,
+)
+from consents.services.mass import start_mass_change
 
 _TERMS = (
     "notice_ko",
@@ -132,3 +140,27 @@ def load_catalog(*, catalog: Any, actor: Actor) -> CatalogChanges:
             f"invalid catalog entry: {exc.messages}", fields=exc.message_dict
         ) from exc
     return changes
+
+
+def retire_purpose(*, code: str, actor: Actor, reason: str = "") -> MassChange:
+    """Take no more consents for a purpose and let its live ones lapse (expire,
+    in batches, each with its event and notices); a second call finds it retired."""
+    with transaction.atomic():
+        purpose = Purpose.objects.select_for_update().filter(code=code).first()
+        if purpose is None:
+            raise NotFoundError("purpose not found")
+        if purpose.retired_at is not None:
+            raise ValidationError(
+                "purpose already retired", fields={"purpose": ["already retired"]}
+            )
+        purpose.retired_at = timezone.now()
+        purpose.save(update_fields=["retired_at"])
+        record_event(
+            action="purpose.retired",
+            actor=actor,
+            purpose=code,
+            payload={"reason": reason[:500]},
+        )
+        return start_mass_change(
+            MassChange.Kind.LAPSE_PURPOSE, actor=actor, purpose=purpose, reason=reason
+        )

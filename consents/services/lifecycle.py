@@ -9,7 +9,7 @@ from uuid import UUID
 from django.db import transaction
 from django.utils import timezone
 
-from audit.actors import SYSTEM, Actor
+from audit.actors import Actor
 from audit.models import AuditEvent
 from audit.services import record_event
 from consents.errors import InvalidTransitionError, NotFoundError, ValidationError
@@ -50,6 +50,15 @@ def record_consent_event(
     )
 
 
+def transition_action(to: str) -> str:
+    """The audit action and notice type of a move to `to`."""
+    return f"consent.{to}" if to != Status.ACTIVE else "consent.resumed"
+
+
+def transition_payload(previous: str, to: str, reason: str) -> dict[str, str]:
+    return {"from": previous, "to": to, "reason": reason[:500]}
+
+
 def _apply_transition(
     consent: Consent, *, to: str, actor: Actor, reason: str, now: datetime, **extra: Any
 ) -> AuditEvent:
@@ -73,12 +82,12 @@ def _apply_transition(
         "status_reason",
     ]
     consent.save(update_fields=[*update_fields, *extra], _service=True)
-    action = f"consent.{to}" if to != Status.ACTIVE else "consent.resumed"
+    action = transition_action(to)
     event = record_consent_event(
         consent,
         action=action,
         actor=actor,
-        payload={"from": previous, "to": to, "reason": reason[:500]},
+        payload=transition_payload(previous, to, reason),
     )
     # Every move is news to every party: a pause or a replacement stops their
     # sends as surely as a revocation, and a resumption lets them start again.
@@ -161,31 +170,6 @@ def revoke_recipient_consents(
                 consent, to=Status.REVOKED, actor=actor, reason=reason, now=now
             )
     return live
-
-
-def expire_due_consents(*, now: datetime | None = None, batch_size: int = 500) -> int:
-    """Mark live consents past `expires_at` as expired, one audit event each."""
-    now = now or timezone.now()
-    expired = 0
-    while True:
-        with transaction.atomic():
-            due = list(
-                Consent.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("subject", "recipient", "purpose")
-                .filter(status__in=Consent.LIVE_STATUSES, expires_at__lte=now)
-                .order_by("expires_at")[:batch_size]
-            )
-            for consent in due:
-                _apply_transition(
-                    consent,
-                    to=Status.EXPIRED,
-                    actor=SYSTEM,
-                    reason="expires_at passed",
-                    now=now,
-                )
-        expired += len(due)
-        if len(due) < batch_size:
-            return expired
 
 
 def grant_consent(

@@ -13,7 +13,8 @@ from oauth2_provider.models import get_application_model
 from audit.actors import Actor
 from audit.services import record_event
 from consents.errors import NotFoundError, ValidationError
-from consents.models import Organization, OrganizationClient
+from consents.models import MassChange, Organization, OrganizationClient
+from consents.services.mass import cancel_mass_changes, start_mass_change
 
 
 @dataclass(frozen=True)
@@ -94,13 +95,24 @@ def set_organization_status(
             return organization
         organization.status = status
         organization.save(update_fields=["status"])
+        suspended = status == Organization.Status.SUSPENDED
         record_event(
             action="organization.suspended"
-            if status == Organization.Status.SUSPENDED
+            if suspended
             else "organization.reactivated",
             actor=actor,
             payload={"organization": code, "reason": reason[:500]},
         )
+        # Its consents pause (every party is told to stop) and resume with it;
+        # the organization's own checks deny from this commit on, before then.
+        Kind = MassChange.Kind
+        undone, kind = (
+            (Kind.RESUME_RECIPIENT, Kind.PAUSE_RECIPIENT)
+            if suspended
+            else (Kind.PAUSE_RECIPIENT, Kind.RESUME_RECIPIENT)
+        )
+        cancel_mass_changes(organization=organization, kind=undone)
+        start_mass_change(kind, actor=actor, organization=organization, reason=reason)
     return organization
 
 

@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from consents.models import (
     Consent,
+    ConsentHolder,
     ConsentRequest,
     SubjectReference,
     Transfer,
@@ -29,29 +30,43 @@ from consents.webhooks.relay import RELAY_TASK, send_task
 
 logger = logging.getLogger(__name__)
 
+# Rows per INSERT statement when a mass change queues thousands of notices.
+_INSERT_BATCH = 1000
 
-def _parties(consent: Consent, *, with_transfers: bool) -> dict[int, str]:
-    """Organization id → its role: the recipient, named holders, transfer parties."""
-    roles = {consent.recipient_id: "recipient"}
-    for org_id in consent.holders.values_list("pk", flat=True):
-        roles.setdefault(org_id, "holder")
+
+def _parties(
+    consents: Sequence[Consent], *, with_transfers: bool
+) -> dict[Any, dict[int, str]]:
+    """Per consent, organization id → its role: the recipient, named holders,
+    transfer parties. A few queries for the whole batch."""
+    roles: dict[Any, dict[int, str]] = {
+        c.pk: {c.recipient_id: "recipient"} for c in consents
+    }
+    ids = list(roles)
+    holders = ConsentHolder.objects.filter(consent_id__in=ids).values_list(
+        "consent_id", "organization_id"
+    )
+    for consent_id, org_id in holders:
+        roles[consent_id].setdefault(org_id, "holder")
     if with_transfers:
-        parties = Transfer.objects.filter(consent=consent).values_list(
-            "reported_by_id", "holder_id", "recipient_id"
+        parties = Transfer.objects.filter(consent_id__in=ids).values_list(
+            "consent_id", "reported_by_id", "holder_id", "recipient_id"
         )
-        for row in parties.distinct():
-            for org_id in row:
+        for consent_id, *org_ids in parties.distinct():
+            for org_id in org_ids:
                 if org_id is not None:
-                    roles.setdefault(org_id, "transfer_party")
+                    roles[consent_id].setdefault(org_id, "transfer_party")
     return roles
 
 
-def _references(subject_id: Any, org_ids: Iterable[int]) -> dict[int, str]:
-    """Each organization's own reference for the person (never another's)."""
+def _references(
+    subject_ids: Iterable[Any], org_ids: Iterable[int]
+) -> dict[tuple[Any, int], str]:
+    """Each organization's own reference for each person (never another's)."""
     rows = SubjectReference.objects.filter(
-        subject_id=subject_id, organization_id__in=list(org_ids)
-    ).values_list("organization_id", "reference")
-    return dict(rows)
+        subject_id__in=list(set(subject_ids)), organization_id__in=list(set(org_ids))
+    ).values_list("subject_id", "organization_id", "reference")
+    return {(subject_id, org_id): ref for subject_id, org_id, ref in rows}
 
 
 def _body(event_type: str, occurred_at: datetime, data: dict[str, Any]) -> str:
@@ -82,25 +97,27 @@ def _subscribed(event_type: str, org_ids: Iterable[int]) -> list[WebhookEndpoint
 
 def _write(
     event_type: str,
-    endpoints: list[WebhookEndpoint],
-    bodies: dict[int, str],
+    notices: Iterable[tuple[WebhookEndpoint, str, Consent | None]],
     *,
     now: datetime,
-    consent: Consent | None = None,
     consent_request: ConsentRequest | None = None,
 ) -> list[Delivery]:
+    """One delivery per (endpoint, body, consent); the relay is nudged at commit."""
     deliveries = Delivery.objects.bulk_create(
-        Delivery(
-            endpoint=endpoint,
-            organization_id=endpoint.organization_id,
-            event_type=event_type,
-            consent=consent,
-            consent_request=consent_request,
-            body=bodies[endpoint.organization_id],
-            created_at=now,
-            next_attempt_at=now,
-        )
-        for endpoint in endpoints
+        (
+            Delivery(
+                endpoint=endpoint,
+                organization_id=endpoint.organization_id,
+                event_type=event_type,
+                consent=consent,
+                consent_request=consent_request,
+                body=body,
+                created_at=now,
+                next_attempt_at=now,
+            )
+            for endpoint, body, consent in notices
+        ),
+        batch_size=_INSERT_BATCH,
     )
     if deliveries:
         transaction.on_commit(nudge_relay)
@@ -110,17 +127,54 @@ def _write(
 def queue_consent_notices(
     consent: Consent, *, event_type: str, now: datetime | None = None
 ) -> list[Delivery]:
-    """Notices of a consent's grant or change of state to every party of it.
+    """Notices of a consent's grant or change of state to every party of it."""
+    return queue_notices_of_consents([consent], event_type=event_type, now=now)
 
-    A replaced consent's notice names its successor (`superseded_by`).
+
+def queue_notices_of_consents(
+    consents: Sequence[Consent], *, event_type: str, now: datetime | None = None
+) -> list[Delivery]:
+    """Notices of the same change to many consents (one batch of a mass change),
+    each to every party of its consent, with a few queries for them all.
+
+    A replaced consent's notice names its successor (`superseded_by`). The
+    consents come with `recipient` and `purpose` loaded.
     """
+    if not consents:
+        return []
     now = now or timezone.now()
-    roles = _parties(consent, with_transfers=event_type != "consent.granted")
-    endpoints = _subscribed(event_type, roles)
+    roles = _parties(consents, with_transfers=event_type != "consent.granted")
+    endpoints: dict[int, list[WebhookEndpoint]] = {}
+    for endpoint in _subscribed(
+        event_type, {org_id for parties in roles.values() for org_id in parties}
+    ):
+        endpoints.setdefault(endpoint.organization_id, []).append(endpoint)
     if not endpoints:
         return []
-    codes = {e.organization_id: e.organization.code for e in endpoints}
-    references = _references(consent.subject_id, codes)
+    references = _references((c.subject_id for c in consents), endpoints)
+    return _write(
+        event_type,
+        (
+            (endpoint, body, consent)
+            for consent in consents
+            for org_id, body in _consent_bodies(
+                consent, event_type, now, roles[consent.pk], endpoints, references
+            )
+            for endpoint in endpoints[org_id]
+        ),
+        now=now,
+    )
+
+
+def _consent_bodies(
+    consent: Consent,
+    event_type: str,
+    now: datetime,
+    roles: dict[int, str],
+    endpoints: dict[int, list[WebhookEndpoint]],
+    references: dict[tuple[Any, int], str],
+) -> Iterator[tuple[int, str]]:
+    """(organization id, body) for each party of `consent` that listens."""
     common = {
         "consent_id": str(consent.id),
         "status": consent.status,
@@ -135,20 +189,16 @@ def queue_consent_notices(
     }
     if consent.superseded_by_id is not None:
         common["superseded_by"] = str(consent.superseded_by_id)
-    bodies = {
-        org_id: _body(
-            event_type,
-            now,
-            {
-                **common,
-                "organization": code,
-                "role": roles[org_id],
-                "subject_ref": references.get(org_id),
-            },
-        )
-        for org_id, code in codes.items()
-    }
-    return _write(event_type, endpoints, bodies, now=now, consent=consent)
+    for org_id, role in roles.items():
+        if org_id not in endpoints:
+            continue
+        data = {
+            **common,
+            "organization": endpoints[org_id][0].organization.code,
+            "role": role,
+            "subject_ref": references.get((consent.subject_id, org_id)),
+        }
+        yield org_id, _body(event_type, now, data)
 
 
 def queue_request_notices(
@@ -171,13 +221,11 @@ def queue_request_notices(
         if consent_request.decided_at
         else None,
     }
-    bodies = {consent_request.recipient_id: _body(event_type, now, data)}
+    body = _body(event_type, now, data)
     return _write(
         event_type,
-        endpoints,
-        bodies,
+        ((endpoint, body, consent) for endpoint in endpoints),
         now=now,
-        consent=consent,
         consent_request=consent_request,
     )
 
