@@ -25,9 +25,9 @@ from audit.chain import (
 from audit.integrity import ChainVerification
 from audit.models import AuditEvent, PendingEvent
 from audit.selectors import EventFilters, verified_through
-from audit.staging import copy_rows, stage_now
+from audit.staging import stage_now
 from audit.verification import verify_chain
-from cmp_common.db.cursors import fetch_all
+from cmp_common.db.cursors import copy_rows, fetch_all
 
 __all__ = [
     "SYSTEM",

@@ -18,7 +18,7 @@ more row of it, and that transaction's own commit decides.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -37,18 +37,6 @@ _STAGE_SQL = (
 _STAGE_IN_TRANSACTION_SQL = (
     f"INSERT INTO audit_pendingevent ({_COLUMNS}) VALUES ({_VALUES})"
 )
-
-
-def copy_rows(statement: str, rows: Iterable[Sequence[Any]]) -> None:
-    """Write `rows` with one `COPY ... FROM STDIN` (PostgreSQL)."""
-    # Django does not wrap COPY: its errors would come out as psycopg's own.
-    with (
-        connection.wrap_database_errors,
-        connection.cursor() as cursor,
-        cursor.copy(statement) as copy,
-    ):
-        for row in rows:
-            copy.write_row(row)
 
 
 def stage_now(event: Mapping[str, Any]) -> None:

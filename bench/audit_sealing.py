@@ -83,7 +83,7 @@ def _rows(count: int) -> list[list]:
 
 def _timed_copy(table: str, rows: list[list]) -> float:
     from audit.chain import CONTENT_FIELDS
-    from audit.staging import copy_rows
+    from cmp_common.db.cursors import copy_rows
 
     started = time.perf_counter()
     copy_rows(f"COPY {table} ({', '.join(CONTENT_FIELDS)}) FROM STDIN", rows)

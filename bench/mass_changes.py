@@ -9,6 +9,9 @@ a notice to both parties in the transaction that changes it. Reported: state
 changes per second, audit events and notices written, and the chain verified
 over what was appended.
 
+The batches run in `--runners` threads (default `CMP_MASS_CHANGE_RUNNERS`, 2),
+as the beat task does.
+
 The baseline, in the same run on the same database: `--sample` consents of the
 same shape (not due) revoked one per transaction with `revoke_consent`, the
 path a single change takes (the same writes: state, event, notices).
@@ -52,6 +55,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sample", type=int, default=2_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=2_000)
+    parser.add_argument(
+        "--runners", type=int, default=None, help="default CMP_MASS_CHANGE_RUNNERS"
+    )
     return harness.parse_args(parser, argv, own_server=True)
 
 
@@ -171,14 +177,16 @@ def _consent_id(n: int) -> str:
     return str(uuid.UUID(hashlib.md5(f"mass-consent-{n}".encode()).hexdigest()))
 
 
-def in_batches(cutoff: datetime, expected: int, batch_size: int) -> tuple[float, int]:
+def in_batches(
+    cutoff: datetime, expected: int, batch_size: int, runners: int | None
+) -> tuple[float, int]:
     """Expire everything due by `cutoff`; (changes per second, notices written)."""
     from consents.models import Delivery
     from consents.services import expire_due_consents
 
     before = Delivery.objects.filter(event_type="consent.expired").count()
     started = time.perf_counter()
-    expired = expire_due_consents(now=cutoff, batch_size=batch_size)
+    expired = expire_due_consents(now=cutoff, batch_size=batch_size, runners=runners)
     elapsed = time.perf_counter() - started
     if expired != expected:
         raise RuntimeError(f"expired {expired}, expected {expected}")
@@ -198,7 +206,11 @@ def main(argv: list[str] | None = None) -> int:
         harness.setup_django("settings.dev", DEBUG="false", DATABASE_URL=url)
         harness.migrate(catalog_to=io.StringIO())
         print(f"server: {server}, {harness.postgres_settings(url)}")
+        from django.conf import settings
         from django.utils import timezone
+
+        runners = args.runners or settings.CMP_MASS_CHANGE_RUNNERS
+        print(f"batches of {args.batch_size:,}, {runners} runner(s)")
 
         from audit.checkpoints import create_checkpoint
         from audit.models import AuditEvent
@@ -228,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
                 now - timedelta(hours=10 - r) + timedelta(seconds=1),
                 args.consents,
                 args.batch_size,
+                args.runners,
             )
             batched.append(rate)
             events = AuditEvent.objects.filter(

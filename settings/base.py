@@ -195,6 +195,9 @@ CMP_TRANSFER_TOKEN_SECONDS = env.int("CMP_TRANSFER_TOKEN_SECONDS", default=300)
 
 # --- Consent rules ----------------------------------------------------------------
 CMP_CONSENT_REQUEST_TTL_HOURS = env.int("CMP_CONSENT_REQUEST_TTL_HOURS", default=72)
+# Threads that run a mass change's batches side by side (expiries, a recipient's
+# revocation or suspension, a retired purpose); each holds a connection.
+CMP_MASS_CHANGE_RUNNERS = env.int("CMP_MASS_CHANGE_RUNNERS", default=2)
 # The person is e-mailed this many days before a consent ends (0: never).
 CMP_EXPIRY_REMINDER_DAYS = env.int("CMP_EXPIRY_REMINDER_DAYS", default=7)
 EMAIL_BACKEND = env.str(

@@ -104,3 +104,22 @@ def test_counted_queries_go_through_djangos_cursor(db):
     with connection.execute_wrapper(wrapper):
         assert cursors.fetch_all("SELECT 1", []) == [(1,)]
     assert seen == ["SELECT 1"]
+
+
+def test_insert_rows_fills_defaults_and_gives_each_row_its_own_key(db):
+    """Keys a row leaves out are made for each row, not once for all; serials
+    are the database's."""
+    from django.utils import timezone
+
+    from consents.models import DataSubject, Purpose
+
+    now = timezone.now()
+    cursors.insert_rows(DataSubject, [{"created_at": now} for _ in range(3)])
+    made = DataSubject.objects.filter(created_at=now)
+    assert made.count() == 3
+    assert len(set(made.values_list("pseudonym", flat=True))) == 3
+    assert set(made.values_list("time_zone", "erased_at")) == {("", None)}
+    cursors.insert_rows(
+        Purpose, [{"code": f"p{n}", "name_ko": "목적", "name_en": "P"} for n in (1, 2)]
+    )
+    assert Purpose.objects.filter(code__in=["p1", "p2"]).count() == 2
