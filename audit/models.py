@@ -31,7 +31,10 @@ class AuditEvent(EventContent):
     sequence = models.PositiveBigIntegerField(primary_key=True)
     event_id = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
     prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    # Not indexed: nothing looks an event up by its hash, and the chain already
+    # makes every hash distinct. Its two indexes (unique, and Django's pattern
+    # index for text) on random keys cost more than any other when sealing.
+    hash = models.CharField(max_length=64)
 
     class Meta:
         ordering = ["sequence"]
