@@ -13,7 +13,7 @@ CATALOGS := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po \
 # needs no service to be up.
 MYPY := CMP_TEST_DB=sqlite REDIS_URL= $(BIN)/mypy --config-file mypy.ini
 
-.PHONY: run test setup lint format bench clean messages browser screenshots
+.PHONY: run test setup build static lint format bench clean messages browser screenshots
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,9 +27,18 @@ $(BIN)/.installed: requirements.txt
 
 setup: $(BIN)/.installed $(CATALOGS)
 
+## A production build: dependencies, compiled catalogs, and the static files
+## (hashed and compressed into STATIC_ROOT, default var/static) that WhiteNoise serves.
+build: setup static
+
+static: setup
+	DJANGO_SETTINGS_MODULE=settings.dev DEBUG=false \
+	    $(BIN)/python manage.py collectstatic --noinput -v 0
+
 ## Re-extract translatable text into locale/*/django.po (needs GNU gettext).
 messages: setup
-	$(BIN)/python manage.py makemessages --locale ko --no-location \
+	DJANGO_SETTINGS_MODULE=settings.dev $(BIN)/python manage.py makemessages \
+	    --locale ko --no-location \
 	    --ignore '.venv*' --ignore 'var/*' --ignore 'tests/*' --ignore 'bench/*' \
 	    --ignore 'audit/*'
 	cd audit && DJANGO_SETTINGS_MODULE=settings.dev PYTHONPATH=.. \

@@ -4,7 +4,7 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings.dev")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings.production")
 
 app = Celery("cmp")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -40,6 +40,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files from the app server, compressed, cached for ever by their
+    # hashed names: no separate file server is needed behind the proxy.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -279,6 +282,9 @@ OAUTH2_PROVIDER = {
     # Organizations' clients get the organization scopes, people's apps only me:*.
     "SCOPES_BACKEND_CLASS": "api.scopes.ClientKindScopes",
     "PKCE_REQUIRED": True,
+    # A refresh token used twice revokes the whole family: a stolen one is
+    # useless once the app has used it, and the theft shows.
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
     "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
     "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
@@ -331,7 +337,14 @@ USE_TZ = True
 LOCALE_PATHS = [BASE_DIR / "locale"]
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+# `manage.py collectstatic` (`make static`) fills it with hashed, compressed copies.
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 
 # --- Security ---------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -54,7 +54,7 @@ os.environ.setdefault(
 )
 
 from settings.base import *  # noqa: E402,F403
-from settings.base import CACHES, DATABASES, REST_FRAMEWORK  # noqa: E402
+from settings.base import CACHES, DATABASES, REST_FRAMEWORK, STORAGES  # noqa: E402
 
 USING_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -71,3 +71,13 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "write": "100000/min",
 }
 CACHES["default"]["KEY_PREFIX"] = f"test-{os.getpid()}"
+
+# Pages render without a collected manifest (tests/test_production.py collects
+# and serves the real one).
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# WhiteNoise serves the apps' files as found, without a collected STATIC_ROOT.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
