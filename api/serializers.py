@@ -8,8 +8,19 @@ from consents.models import Consent, Scope
 from consents.receipts import consent_receipt
 
 
+class StrictCharField(serializers.CharField):
+    """Text only: DRF's CharField turns a number into its digits, where the
+    schema says string."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class StrictInputSerializer(serializers.Serializer):
-    """Refuses fields it does not know, so nothing is silently ignored or assigned."""
+    """Refuses fields it does not know, so nothing is silently ignored or assigned,
+    and a number or a list where the schema says string."""
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
@@ -18,15 +29,26 @@ class StrictInputSerializer(serializers.Serializer):
                 raise serializers.ValidationError(
                     {name: ["unknown field"] for name in unknown}
                 )
+            not_text = {
+                name: [field.error_messages["invalid"]]
+                for name, field in self.fields.items()
+                if isinstance(field, serializers.CharField)
+                and data.get(name) is not None
+                and not isinstance(data[name], str)
+            }
+            if not_text:
+                raise serializers.ValidationError(not_text)
         return super().to_internal_value(data)
 
 
 def codes_field(
     max_length: int = 100, *, allow_empty: bool = False, **kw
 ) -> serializers.ListField:
+    """A list of codes; `min_length` says in the schema what `allow_empty` does."""
     return serializers.ListField(
-        child=serializers.CharField(max_length=max_length),
+        child=StrictCharField(max_length=max_length),
         allow_empty=allow_empty,
+        min_length=None if allow_empty else 1,
         max_length=100,
         **kw,
     )

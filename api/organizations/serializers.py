@@ -195,6 +195,7 @@ class WebhookEndpointInputSerializer(StrictInputSerializer):
     event_types = serializers.ListField(
         child=serializers.ChoiceField(choices=EVENT_TYPES),
         allow_empty=False,
+        min_length=1,
         required=False,
         help_text="Event types to receive; all of them when omitted.",
     )

@@ -143,3 +143,40 @@ def test_djangos_own_permission_denied_is_a_403_in_the_error_format():
     response = exception_handler(PermissionDenied(), {})
     assert response.status_code == 403
     assert response.data["error"]["code"] == "permission_denied"
+
+
+@pytest.mark.django_db
+def test_errors_are_in_english_unless_the_caller_asks_for_korean(moneylog):
+    api = moneylog.api()
+    body = {**VALID, "scopes": []}
+    english = _error(api.post("/api/v1/consents/", body, format="json"), 400)
+    assert english["fields"]["scopes"] == ["This list may not be empty."]
+    korean = _error(
+        api.post("/api/v1/consents/", body, format="json", HTTP_ACCEPT_LANGUAGE="ko"),
+        400,
+    )
+    assert korean["fields"]["scopes"] == ["이 리스트는 비워 둘 수 없습니다."]
+    missing = api.get(f"/api/v1/consents/{uuid.uuid4()}/")
+    assert missing.status_code == 404
+    assert missing.headers["Content-Language"] == "en"
+
+
+@pytest.mark.django_db
+def test_the_schema_says_what_the_server_refuses(moneylog):
+    """Empty code lists and numbers where text belongs are refused, and the
+    schema says so."""
+    api = moneylog.api()
+    schema = api.get("/api/v1/schema/?format=json").json()["components"]["schemas"]
+    assert schema["ConsentCreateInputRequest"]["properties"]["scopes"]["minItems"] == 1
+    endpoint = schema["WebhookEndpointInputRequest"]["properties"]["event_types"]
+    assert endpoint["minItems"] == 1
+    number = _error(
+        api.post("/api/v1/consents/", {**VALID, "scopes": [7]}, format="json"), 400
+    )
+    assert number["fields"] == {"scopes": {"0": ["Not a valid string."]}}
+    record = api.post("/api/v1/consents/", VALID, format="json").json()
+    reason = api.post(
+        f"/api/v1/consents/{record['id']}/revoke/", {"reason": 0}, format="json"
+    )
+    assert _error(reason, 400)["fields"] == {"reason": ["Not a valid string."]}
+    assert Consent.objects.get(pk=record["id"]).status == "active"
