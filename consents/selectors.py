@@ -313,8 +313,11 @@ def consent_request_for_recipient(
 
 
 def endpoints_of(organization: Organization) -> QuerySet[WebhookEndpoint]:
-    """The organization's endpoints; nobody else's are ever in reach."""
-    return WebhookEndpoint.objects.filter(organization=organization)
+    """The organization's endpoints, but those it deleted; nobody else's are
+    ever in reach."""
+    return WebhookEndpoint.objects.filter(
+        organization=organization, deleted_at__isnull=True
+    )
 
 
 @dataclass(frozen=True)

@@ -66,13 +66,14 @@ class WebhookEndpointDetailView(OrganizationView):
         endpoint = self._own(endpoint_id)
         return Response(s.WebhookEndpointOutputSerializer(endpoint).data)
 
-    @extend_schema(responses={200: s.WebhookEndpointOutputSerializer})
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, endpoint_id: UUID) -> Response:
-        """Disable the endpoint: no more notices; pending ones are cancelled."""
-        endpoint = endpoints.disable_webhook_endpoint(
+        """Delete the endpoint: no more notices, pending ones are cancelled, and
+        it is gone from this API (404 after); its deliveries stay on record."""
+        endpoints.delete_webhook_endpoint(
             organization=self.organization, endpoint_id=endpoint_id, actor=self.actor
         )
-        return Response(s.WebhookEndpointOutputSerializer(endpoint).data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ConsentDeliveriesView(OrganizationView):

@@ -107,6 +107,29 @@ def disable_webhook_endpoint(
     return endpoint
 
 
+def delete_webhook_endpoint(
+    *,
+    organization: Organization,
+    endpoint_id: UUID,
+    actor: Actor,
+    now: datetime | None = None,
+) -> None:
+    """Disable an endpoint and take it out of the organization's reach for good;
+    its deliveries stay on record."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        endpoint = _own_endpoint(organization, endpoint_id)
+        if endpoint.status == WebhookEndpoint.Status.ACTIVE:
+            disable_endpoint(endpoint, reason=f"deleted by {actor}", now=now)
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(deleted_at=now)
+        record_event(
+            action="webhook_endpoint.deleted",
+            actor=actor,
+            recipient=organization.code,
+            payload={"endpoint": str(endpoint.id)},
+        )
+
+
 def replay_delivery(
     *,
     delivery_id: UUID,

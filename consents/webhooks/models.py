@@ -50,10 +50,16 @@ class WebhookEndpoint(models.Model):
     disabled_reason = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField()
     disabled_at = models.DateTimeField(null=True, blank=True)
+    # Deleted by its organization: gone from its API, kept with its deliveries.
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(deleted_at__isnull=True) | Q(status="disabled"),
+                name="webhookendpoint_deleted_is_disabled",
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=["active", "disabled"]),
                 name="webhookendpoint_status_valid",

@@ -3,8 +3,9 @@
 import pytest
 from django.test import override_settings
 
+from audit.models import AuditEvent
 from consents.webhooks.delivery import attempt_delivery
-from consents.webhooks.models import Delivery
+from consents.webhooks.models import Delivery, WebhookEndpoint
 from tests.api.conftest import post_ok, record_consent
 from tests.receiver import running_receiver
 
@@ -28,14 +29,20 @@ def test_an_endpoint_gets_its_secret_once_and_lists_without_it(moneylog):
     assert created["secret"] not in str(listed) + str(shown)
 
 
-def test_deleting_an_endpoint_disables_it(moneylog):
+def test_a_deleted_endpoint_is_gone_and_gets_no_more_notices(moneylog):
     api = moneylog.api()
     created = post_ok(api, "/api/v1/webhook-endpoints/", {"url": "https://a.example/h"})
+    path = f"/api/v1/webhook-endpoints/{created['id']}/"
 
-    gone = api.delete(f"/api/v1/webhook-endpoints/{created['id']}/")
+    gone = api.delete(path)
 
-    assert gone.status_code == 200
-    assert gone.json()["status"] == "disabled"
+    assert gone.status_code == 204 and not gone.content
+    assert api.get(path).status_code == 404
+    assert api.delete(path).status_code == 404
+    assert api.get("/api/v1/webhook-endpoints/").json() == []
+    kept = WebhookEndpoint.objects.get(pk=created["id"])
+    assert kept.status == "disabled" and kept.deleted_at is not None
+    assert AuditEvent.objects.filter(action="webhook_endpoint.deleted").count() == 1
 
 
 @override_settings(CMP_WEBHOOK_ALLOW_PRIVATE_NETWORKS=False)
