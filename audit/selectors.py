@@ -278,6 +278,30 @@ def latest_verification() -> dict[str, Any] | None:
     return {**event["payload"], "verified_at": event["occurred_at"]} if event else None
 
 
+@dataclass(frozen=True)
+class TrailHealth:
+    """What an operator watches of the trail: the staged backlog and how old its
+    oldest event is (the seal lag), the last checkpoint and verification."""
+
+    staged: int
+    oldest_staged_at: datetime | None
+    last_checkpoint_at: datetime | None
+    last_verification: dict[str, Any] | None
+
+
+def trail_health() -> TrailHealth:
+    oldest = PendingEvent.objects.order_by("id").values_list("occurred_at", flat=True)
+    checkpoint = Checkpoint.objects.order_by("-size").values_list(
+        "signed_at", flat=True
+    )
+    return TrailHealth(
+        staged=PendingEvent.objects.count(),
+        oldest_staged_at=oldest.first(),
+        last_checkpoint_at=checkpoint.first(),
+        last_verification=latest_verification(),
+    )
+
+
 def verified_through() -> int:
     """The checkpoint size up to which the last verification, if it succeeded,
     verified the chain; 0 when it failed or there was none."""

@@ -6,6 +6,8 @@ from config import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("metrics", views.metrics, name="metrics"),
     path("api/v1/", include("api.urls")),  # first: the check is the hot path
     path("admin/", admin.site.urls),
     path("audit/", include("audit.urls")),

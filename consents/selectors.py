@@ -20,6 +20,8 @@ from consents.models import (
     Consent,
     ConsentRequest,
     DataSubject,
+    Delivery,
+    MassChange,
     Organization,
     Purpose,
     PurposeVersion,
@@ -317,6 +319,32 @@ def endpoints_of(organization: Organization) -> QuerySet[WebhookEndpoint]:
     ever in reach."""
     return WebhookEndpoint.objects.filter(
         organization=organization, deleted_at__isnull=True
+    )
+
+
+@dataclass(frozen=True)
+class NoticeHealth:
+    """Notices waiting and given up on, the longest a due one has waited past
+    its time, and mass changes still running."""
+
+    pending: int
+    failed: int
+    oldest_due_at: datetime | None
+    running_mass_changes: int
+
+
+def notice_health() -> NoticeHealth:
+    # Each from a partial index: a scrape never walks the delivery history.
+    pending = Delivery.objects.filter(status=Delivery.Status.PENDING)
+    return NoticeHealth(
+        pending=pending.count(),
+        failed=Delivery.objects.filter(status=Delivery.Status.FAILED).count(),
+        oldest_due_at=pending.order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first(),
+        running_mass_changes=MassChange.objects.filter(
+            status=MassChange.Status.RUNNING
+        ).count(),
     )
 
 

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_prometheus",
     "oauth2_provider",
     "axes",
     "audit",
@@ -39,6 +40,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Request counts and latencies by view, for /metrics (django-prometheus).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files from the app server, compressed, cached for ever by their
     # hashed names: no separate file server is needed behind the proxy.
@@ -52,8 +55,10 @@ MIDDLEWARE = [
     "consents.portal.middleware.PersonTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Last, as django-axes asks: turns a locked-out sign-in into its own page.
+    # Last of the app's own, as django-axes asks: turns a locked-out sign-in into
+    # its own page; django-prometheus's closing half only measures around it.
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -162,6 +167,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "consents.tasks.expire_due_consents_task",
         "schedule": env.float("CMP_EXPIRY_INTERVAL_SECONDS", default=60.0),
     },
+    "beat-heartbeat": {
+        "task": "config.tasks.heartbeat_task",
+        "schedule": 15.0,
+        "options": {"expires": 14},
+    },
     "resume-mass-changes": {
         "task": "consents.tasks.resume_mass_changes_task",
         "schedule": 60.0,
@@ -202,6 +212,15 @@ CMP_CONSENT_REQUEST_TTL_HOURS = env.int("CMP_CONSENT_REQUEST_TTL_HOURS", default
 # Threads that run a mass change's batches side by side (expiries, a recipient's
 # revocation or suspension, a retired purpose); each holds a connection.
 CMP_MASS_CHANGE_RUNNERS = env.int("CMP_MASS_CHANGE_RUNNERS", default=2)
+
+# --- Operations -----------------------------------------------------------------------
+# /readyz fails when beat's heartbeat (every 15 s) or the oldest staged check
+# event is older than these.
+CMP_READY_MAX_HEARTBEAT_SECONDS = env.int("CMP_READY_MAX_HEARTBEAT_SECONDS", default=60)
+CMP_READY_MAX_SEAL_LAG_SECONDS = env.int("CMP_READY_MAX_SEAL_LAG_SECONDS", default=60)
+# /metrics wants this bearer token; unset, it answers loopback and private
+# addresses only.
+CMP_METRICS_TOKEN = env.str("CMP_METRICS_TOKEN", default="")
 # The person is e-mailed this many days before a consent ends (0: never).
 CMP_EXPIRY_REMINDER_DAYS = env.int("CMP_EXPIRY_REMINDER_DAYS", default=7)
 EMAIL_BACKEND = env.str(

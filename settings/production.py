@@ -36,7 +36,7 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "true")
 from settings.base import *  # noqa: E402,F403
 from settings.base import OAUTH2_PROVIDER, env  # noqa: E402
 
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
     "SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True

@@ -99,7 +99,8 @@ def production_server(tmp_path):
     for step in (["migrate", "--no-input"], ["collectstatic", "--no-input"]):
         done = _run(["manage.py", *step, "-v", "0"], env)
         assert done.returncode == 0, done.stderr
-    process, base = start_gunicorn(env, workers=1)
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path / "metrics")
+    process, base = start_gunicorn(env, workers=2, production_config=True)
     try:
         yield base, tmp_path / "static"
     finally:
@@ -149,3 +150,20 @@ def test_plain_http_is_sent_to_https_but_probes_are_answered(production_server):
     assert "max-age=31536000" in secure.headers["Strict-Transport-Security"]
     probe = requests.get(f"{base}/healthz", headers={"Host": HOST}, timeout=10)
     assert probe.status_code == 200
+
+
+def test_metrics_add_up_every_worker(production_server):
+    """Two workers, each counting its own requests: the scrape sums them."""
+    base, _ = production_server
+    for _ in range(20):
+        assert _get(base, "/login/").status_code == 200
+    scrape = requests.get(f"{base}/metrics", timeout=10).text
+    counted = sum(
+        float(line.rpartition(" ")[2])
+        for line in scrape.splitlines()
+        if line.startswith("django_http_responses_total_by_status_view_method_total")
+        and 'view="portal:login"' in line
+        and 'status="200"' in line
+    )
+    assert counted >= 20
+    assert "cmp_staged_events" in scrape

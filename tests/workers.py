@@ -117,16 +117,19 @@ def celery_worker(
 
 
 def start_gunicorn(
-    env: dict[str, str], *, workers: int = 2
+    env: dict[str, str], *, workers: int = 2, production_config: bool = False
 ) -> tuple[subprocess.Popen, str]:
     """gunicorn serving the project on a free port, in a session of its own (end
-    it with `stop_process_group`); the process and its base URL, once it answers."""
+    it with `stop_process_group`); the process and its base URL, once it answers.
+    `production_config` starts it with the project's `gunicorn.conf.py`."""
     port = free_port()
+    config = ["--config=gunicorn.conf.py"] if production_config else []
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "gunicorn",
+            *config,
             "config.wsgi:application",
             f"--bind=127.0.0.1:{port}",
             f"--workers={workers}",

@@ -18,6 +18,7 @@ path. `tests/api/test_check_fast_path.py` holds both paths to the same answers.
 
 from datetime import datetime
 from functools import cache
+from time import perf_counter
 from typing import Any, cast
 
 import orjson
@@ -35,6 +36,7 @@ from api.authentication import (
     OrganizationSuspended,
     bearer_checksum,
 )
+from api.metrics import CHECK_SECONDS, CHECKS
 from api.negotiation import ANY_JSON, JSON, JSON_BODY
 from api.organizations.views import OrganizationView
 from api.serializers import StrictInputSerializer, codes_field
@@ -133,6 +135,7 @@ def answer(
     organization: Organization, data: dict[str, Any], credential: Credential
 ) -> dict:
     """Decide, audit and answer a valid check; a refused token raises DRF's 401/403."""
+    started = perf_counter()
     scopes = sorted(set(data["scopes"]))
     try:
         decision = services.check_consent(
@@ -155,7 +158,12 @@ def answer(
         if decision.allowed
         else None
     )
-    return check_answer(decision, token)
+    body = check_answer(decision, token)
+    CHECKS.labels(
+        "allowed" if decision.allowed else "denied", body["reason"] or ""
+    ).inc()
+    CHECK_SECONDS.observe(perf_counter() - started)
+    return body
 
 
 def fast_answer(view: "CheckView", request: HttpRequest) -> HttpResponse | None:

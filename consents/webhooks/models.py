@@ -138,6 +138,12 @@ class Delivery(models.Model):
                 name="delivery_due",
             ),
             models.Index(fields=["consent", "created_at"], name="delivery_consent"),
+            # Failed deliveries are few and watched (`/metrics`).
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status="failed"),
+                name="delivery_failed",
+            ),
         ]
 
     def __str__(self) -> str:
