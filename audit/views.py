@@ -7,7 +7,6 @@ from typing import cast
 from uuid import UUID
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
@@ -27,6 +26,7 @@ from audit.http import export_response
 from audit.models import AuditEvent, Checkpoint, PendingEvent
 from audit.selectors import EventFilters, latest_verification, search_events
 from audit.services import record_event, record_search, verify_audit_log
+from audit.staff import officer_required
 
 
 def _int_param(request: HttpRequest, name: str) -> int | None:
@@ -34,7 +34,7 @@ def _int_param(request: HttpRequest, name: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-@staff_member_required
+@officer_required
 def search(request: HttpRequest) -> HttpResponse:
     form = EventFilterForm(request.GET or None)
     page = None
@@ -57,7 +57,7 @@ def search(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_member_required
+@officer_required
 def event_detail(request: HttpRequest, sequence: int) -> HttpResponse:
     event = AuditEvent.objects.filter(sequence=sequence).first()
     if event is None:
@@ -112,7 +112,7 @@ def _recent_exports(limit: int = 20) -> list[dict]:
     ]
 
 
-@staff_member_required
+@officer_required
 @require_http_methods(["GET", "POST"])
 def exports(request: HttpRequest) -> HttpResponseBase:
     """GET: the export form (pre-filled from a search) and recent exports;
@@ -135,7 +135,7 @@ def exports(request: HttpRequest) -> HttpResponseBase:
     )
 
 
-@staff_member_required
+@officer_required
 def manifest(request: HttpRequest, export_id: UUID) -> JsonResponse:
     document = export_manifest(export_id)
     if document is None:
@@ -146,7 +146,7 @@ def manifest(request: HttpRequest, export_id: UUID) -> JsonResponse:
     return response
 
 
-@staff_member_required
+@officer_required
 def verification(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -160,7 +160,7 @@ def verification(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_member_required
+@officer_required
 @require_POST
 def verify_now(request: HttpRequest) -> HttpResponse:
     result = verify_audit_log(actor=staff_actor(request.user))
@@ -181,7 +181,7 @@ _SERIES_NAMES = {
 _PERIODS = (7, 30, 90, 365)
 
 
-@staff_member_required
+@officer_required
 def figures_page(request: HttpRequest) -> HttpResponse:
     days = _int_param(request, "days") or 30
     days = days if days in _PERIODS else 30

@@ -75,6 +75,9 @@ def main() -> int:
         f"\n  Your consents: http://127.0.0.1:{port}/consents/ (sign in as a person)"
         f"\n  Admin:         http://127.0.0.1:{port}/admin/"
         f"\n  Demo logins:   {logins}"
+        f"\n  Officer's second factor (the admin and /audit/ ask for its code): add"
+        f"\n    {demo['officer_otp']['otpauth_uri']}"
+        f"\n    to an authenticator app{_recovery(demo)}"
         f"\n  API clients:   {var / 'demo-clients.json'}"
         f"\n  Press Ctrl-C to stop.\n",
         flush=True,
@@ -94,6 +97,13 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 process.kill()
     return max((process.returncode or 0) for process in processes)
+
+
+def _recovery(demo: dict) -> str:
+    codes = demo["officer_otp"].get("recovery_codes")
+    return (
+        f"; or sign in once with a recovery code: {', '.join(codes)}" if codes else ""
+    )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
+from django_otp.admin import OTPAdminSite
 
 from config import views
+
+# The admin, as the officers' pages, wants staff signed in with their second
+# factor: its sign-in form asks for the code (django-otp's documented swap).
+admin.site.__class__ = OTPAdminSite
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -12,12 +12,16 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.actors import Actor
+from audit.staff import enrol_staff_otp
 from consents import selectors, services
 from consents.models import Consent, DataSubject, Organization, SubjectReference
 
 DEMO_PASSWORD = "consent-demo-2026"
+# The demo officer's TOTP secret (hex), for an authenticator app; demo only.
+DEMO_OTP_KEY = "3132333435363738393031323334353637383930"
 STAFF = Actor("staff", "seed_demo")
 
 ORGANIZATIONS = [
@@ -113,6 +117,7 @@ ACTIVITY = [
 @dataclass
 class DemoResult:
     logins: list[dict[str, str]] = field(default_factory=list)
+    officer_otp: dict[str, object] = field(default_factory=dict)
     clients: dict[str, dict[str, str]] = field(default_factory=dict)
     consents_created: int = 0
 
@@ -223,9 +228,26 @@ def seed_demo() -> DemoResult:
         if result.consents_created:
             _activity(organizations)
         admin_model = get_user_model()
-        if not admin_model.objects.filter(username="officer").exists():
-            admin_model.objects.create_superuser("officer", password=DEMO_PASSWORD)
+        officer = admin_model.objects.filter(username="officer").first()
+        if officer is None:
+            officer = admin_model.objects.create_superuser(
+                "officer", password=DEMO_PASSWORD
+            )
         result.logins.append(
             {"username": "officer", "password": DEMO_PASSWORD, "role": "staff"}
         )
+        # Staff sign in with a second factor; the demo officer's is a known key
+        # that any authenticator app takes (`manage.py enrol_staff_otp` gives a
+        # real one), with recovery codes shown on its first run.
+        device = TOTPDevice.objects.filter(user=officer).first()
+        if device is None:
+            enrolment = enrol_staff_otp(
+                officer, actor=Actor("staff", "seed_demo"), key=DEMO_OTP_KEY
+            )
+            result.officer_otp = {
+                "otpauth_uri": enrolment.otpauth_uri,
+                "recovery_codes": enrolment.recovery_codes,
+            }
+        else:
+            result.officer_otp = {"otpauth_uri": device.config_url}
     return result

@@ -34,6 +34,10 @@ INSTALLED_APPS = [
     "django_prometheus",
     "oauth2_provider",
     "axes",
+    # Staff sign in with a second factor: TOTP, and one-time recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "audit",
     "consents",
     "api",
@@ -52,6 +56,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "consents.portal.middleware.PersonTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -383,6 +388,9 @@ SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
+
+# The issuer name authenticator apps show next to a staff member's code.
+OTP_TOTP_ISSUER = env.str("CMP_OTP_ISSUER", default="CMP")
 
 # --- Sign-in protection (django-axes) -------------------------------------------
 # Five wrong passwords for one username from one address lock that pair out for

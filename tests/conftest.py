@@ -58,6 +58,29 @@ def _fresh_catalog_cache():
     clear_catalog_cache()
 
 
+def verify_second_factor(client, user) -> None:
+    """Sign `client`'s session in with a second factor, as a staff member who
+    typed their code (the admin and the officers' pages require one)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.create(user=user, name="tests", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
+@pytest.fixture
+def admin_client(db, admin_user):
+    """pytest-django's, with the second factor the admin requires."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(admin_user)
+    verify_second_factor(client, admin_user)
+    return client
+
+
 @pytest.fixture
 def committed_db(transactional_db):
     """Real commits, for tests with threads or other processes.

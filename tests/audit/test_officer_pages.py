@@ -14,13 +14,16 @@ from audit.db_guard import suspend_guards
 from audit.export import COMPLETED
 from audit.models import AuditEvent
 from audit.services import record_event
+from tests.conftest import verify_second_factor
 from tests.factories import bulk_chain
 
 
 @pytest.fixture
 def officer(db) -> Client:
     client = Client()
-    client.force_login(get_user_model().objects.create_user("officer", is_staff=True))
+    user = get_user_model().objects.create_user("officer", is_staff=True)
+    client.force_login(user)
+    verify_second_factor(client, user)
     return client
 
 

@@ -16,6 +16,7 @@ class Command(BaseCommand):
             json.dumps(
                 {
                     "logins": result.logins,
+                    "officer_otp": result.officer_otp,
                     "clients": result.clients,
                     "consents_created": result.consents_created,
                 },
