@@ -8,6 +8,9 @@ class ConfigConfig(AppConfig):
     verbose_name = "Consent Management Platform"
 
     def ready(self) -> None:
+        from config import logs
+
+        logs.configure()
         # Without this, `shared_task`s sent from manage.py commands or tests would
         # bind to Celery's default app and its default broker.
         from config.celery import app

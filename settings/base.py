@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_prometheus",
+    "django_structlog",
     "oauth2_provider",
     "axes",
     # Staff sign in with a second factor: TOTP, and one-time recovery codes.
@@ -57,6 +58,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "django_structlog.middlewares.RequestMiddleware",
     "consents.portal.middleware.PersonTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -148,6 +150,8 @@ else:
         "socket_connect_timeout": 2,
     }
 CELERY_TASK_ACKS_LATE = True
+# Workers keep the project's structured logging (settings.LOGGING).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
@@ -408,12 +412,28 @@ AXES_VERBOSE = False
 # Proxies in front of the app that append to X-Forwarded-For (0: none).
 CMP_TRUSTED_PROXIES = env.int("CMP_TRUSTED_PROXIES", default=0)
 
+# One JSON object per line (config/logs.py); LOG_FORMAT=plain for a terminal.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "structured": {
+            "()": "config.logs.formatter",
+            "plain": env.str("LOG_FORMAT", default="json") == "plain",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "structured"}
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # oauthlib writes every token it issues at DEBUG: never below INFO.
+    "loggers": {"oauthlib": {"level": "INFO"}},
 }
+# django-structlog: a request id for every request, carried into the tasks it
+# queues; never the client's address or user id (data minimisation).
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
+DJANGO_STRUCTLOG_USER_ID_FIELD = None
 
 # How long an allowed check stays good for recording the transfer it allowed.
 CMP_DECISION_TTL_SECONDS = env.int("CMP_DECISION_TTL_SECONDS", default=300)

@@ -6,6 +6,7 @@ These keys protect nothing real; production reads its keys from the environment.
 import os
 
 os.environ.setdefault("DEBUG", "true")
+os.environ.setdefault("LOG_FORMAT", "plain")
 os.environ.setdefault("SECRET_KEY", "dev-only-secret-key-not-for-production")
 os.environ.setdefault(
     "CMP_DATA_KEYS", "dev1:ZGV2LW9ubHktZGF0YS1rZXktMzItYnl0ZXMtbG9uZyE="
