@@ -16,7 +16,8 @@ from typing import Any
 
 import structlog
 
-_REQUEST = re.compile(r"^<\w+Request: (\w+) '([^'?]*)(?:\?[^']*)?'>$")
+# django-structlog writes a request as "METHOD /path?query".
+_REQUEST = re.compile(r"^(\w+) ([^?\s]*)")
 
 PRE_CHAIN: list[Any] = [
     structlog.contextvars.merge_contextvars,

@@ -157,6 +157,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TIMEZONE = "UTC"
+# Several beats may run (one per node); only the one holding a Redis lock sends.
+CELERY_BEAT_SCHEDULER = "config.beat.SingleBeatScheduler"
 CELERY_BEAT_SCHEDULE = {
     "seal-audit-events": {
         "task": "audit.tasks.seal_pending_events_task",

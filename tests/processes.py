@@ -115,7 +115,11 @@ def own_redis() -> Iterator[OwnRedis]:
 
 
 def celery_worker_command(
-    *, pool: str = "solo", concurrency: int = 1, beat_schedule: str | None = None
+    *,
+    pool: str = "solo",
+    concurrency: int = 1,
+    beat_schedule: str | None = None,
+    loglevel: str = "WARNING",
 ) -> list[str]:
     """`celery worker` for this project, with beat inside it when given a file."""
     command = [
@@ -129,7 +133,7 @@ def celery_worker_command(
         f"--concurrency={concurrency}",
         "--without-gossip",
         "--without-mingle",
-        "--loglevel=WARNING",
+        f"--loglevel={loglevel}",
     ]
     if beat_schedule:
         command += ["--beat", f"--schedule={beat_schedule}"]

@@ -12,11 +12,15 @@ from django.test import Client
 
 from config.logs import formatter
 from consents import services
+from consents.models import MassChange
 from consents.webhooks.delivery import attempt_delivery
 from consents.webhooks.models import Delivery
 from tests.api.conftest import OrgClient, post_ok
-from tests.factories import TESTER
+from tests.conftest import verify_second_factor
+from tests.factories import TESTER, OrganizationFactory
+from tests.processes import own_redis, wait_until
 from tests.receiver import running_receiver
+from tests.workers import celery_worker, requires_worker, use_broker, worker_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -87,6 +91,7 @@ def test_a_days_work_logs_json_with_request_ids_and_nothing_personal(
     assert all({"timestamp", "level", "logger", "event"} <= set(r) for r in records)
     requests = [r for r in records if r["event"] == "request_finished"]
     assert len(requests) >= 8
+    assert "GET /api/v1/consents/" in {r["request"] for r in requests}
     assert all(r.get("request_id") for r in requests)
     assert len({r["request_id"] for r in requests}) == len(requests)
     text = "\n".join(lines)
@@ -102,3 +107,45 @@ def test_a_days_work_logs_json_with_request_ids_and_nothing_personal(
     }
     leaked = [what for what, value in secrets.items() if value in text]
     assert not leaked, f"logged: {leaked}"
+
+
+@requires_worker
+def test_the_request_id_follows_into_the_task_the_request_queues(
+    committed_catalog, log_lines
+):
+    """An operator suspends an organization in the admin; the mass change that
+    the request queues logs, in the worker, the request's id."""
+    organization = OrganizationFactory(code="moneylog")
+    staff = get_user_model().objects.create_superuser("officer", password=PASSWORD)
+    admin = Client()
+    admin.force_login(staff)
+    verify_second_factor(admin, staff)
+    with own_redis() as broker, use_broker(broker.url):
+        env = worker_env(broker.url, LOG_LEVEL="INFO")
+        with celery_worker(env, beat=False, loglevel="INFO") as worker:
+            admin.post(
+                "/admin/consents/organization/",
+                {"action": "suspend", "_selected_action": [str(organization.pk)]},
+            )
+            records = [json.loads(line) for line in log_lines()]
+            finished = [
+                r
+                for r in records
+                if r["event"] == "request_finished"
+                and r["request"] == "POST /admin/consents/organization/"
+            ]
+            request_id = finished[-1]["request_id"]
+            assert any(
+                r["event"] == "task_enqueued" and r["request_id"] == request_id
+                for r in records
+            )
+
+            def logged_by_the_task() -> bool:
+                for line in worker.log_path.read_text(errors="replace").splitlines():
+                    if request_id in line and "task_" in line:
+                        return True
+                return False
+
+            assert wait_until(logged_by_the_task, timeout=30)
+    job = MassChange.objects.get(organization=organization)
+    assert job.status == "finished"

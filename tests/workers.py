@@ -80,6 +80,7 @@ def celery_worker(
     beat: bool = True,
     threads: int = 0,
     name: str = "worker",
+    loglevel: str = "WARNING",
 ) -> Iterator[subprocess.Popen]:
     """One worker process (solo pool, or `threads` threads; with beat inside it
     unless `beat=False`). Give each of several workers its own `name`.
@@ -93,6 +94,7 @@ def celery_worker(
                 pool="threads" if threads else "solo",
                 concurrency=threads or 1,
                 beat_schedule=f"{folder}/beat-schedule" if beat else None,
+                loglevel=loglevel,
             ),
             f"--hostname={name}@%h",
         ]
@@ -106,6 +108,7 @@ def celery_worker(
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its group: beat's child goes with it
             )
+            process.log_path = log_path  # type: ignore[attr-defined]  # for tests that read it
             try:
                 yield process
             except BaseException:
