@@ -12,6 +12,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SDK_PACKAGES = ("cmp/client/", "cmp_common/wire/")
 SDK_MODULES = ("cmp/__init__.py", "cmp_common/__init__.py")
+CHECK_SCRIPT = """
+import sys
+from cmp.client import ConsentClient
+
+base, client_id, secret = sys.argv[1:]
+with ConsentClient(base, client_id, secret) as client:
+    result = client.check(
+        subject_ref="ml-1", purpose="spending-analysis", scopes=["bank.deposit"]
+    )
+print(result.allowed, bool(result.transfer_token))
+"""
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +50,7 @@ def wheel(tmp_path_factory) -> Path:
         check=True,
         timeout=300,
     )
-    (built,) = out.glob("cmp-*.whl")
+    (built,) = out.glob("mydata_cmp_client-*.whl")
     return built
 
 
@@ -54,6 +65,7 @@ def test_the_wheel_holds_only_the_sdk(wheel):
     ]
     assert strays == []
     assert "cmp/client/client.py" in names
+    assert "cmp/client/py.typed" in names
     assert "cmp_common/wire/jws.py" in names
     assert "cmp_common/wire/webhooks.py" in names
 
@@ -77,3 +89,32 @@ def test_the_installed_sdk_imports_without_the_platform(wheel, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_a_clean_virtualenv_installs_it_and_checks_against_a_live_server(
+    wheel, tmp_path, shop
+):
+    """pip installs the wheel and its dependencies, nothing else, into a new
+    virtualenv; the SDK there checks against the platform on a free port."""
+    from tests.client.conftest import record
+
+    record(shop.client)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    subprocess.run(
+        [python, "-m", "pip", "install", "--quiet", str(wheel)],
+        check=True,
+        timeout=600,
+    )
+    result = subprocess.run(
+        [python, "-c", CHECK_SCRIPT, shop.client.base_url, shop.client_id,
+         shop.client_secret],
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True"]
