@@ -1,6 +1,6 @@
 """Recomputing the hash chain and its signed checkpoints from the database."""
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -74,7 +74,12 @@ def _anchor(size: int) -> str:
     return statement.hash
 
 
-def verify_chain(*, batch_size: int = 5000, since: int = 0) -> ChainVerification:
+def verify_chain(
+    *,
+    batch_size: int = 5000,
+    since: int = 0,
+    on_progress: Callable[[int], object] | None = None,
+) -> ChainVerification:
     """Walk the log in order against every checkpoint; name the first bad
     sequence number (see `audit.integrity.walk_chain` for what is detected).
 
@@ -101,6 +106,8 @@ def verify_chain(*, batch_size: int = 5000, since: int = 0) -> ChainVerification
     documents = chain_documents(
         after=since, upto=head, with_checkpoints=True, batch_size=batch_size
     )
+    if on_progress is not None:
+        documents = _reporting(documents, on_progress, every=batch_size)
     result = walk_chain(
         _signed(documents, last_checkpoint),
         first_sequence=since + 1,
@@ -108,3 +115,18 @@ def verify_chain(*, batch_size: int = 5000, since: int = 0) -> ChainVerification
         checkpoints=beyond,
     )
     return replace(result, since_sequence=since)
+
+
+def _reporting(
+    documents: Iterator[dict[str, Any]], step: Callable[[int], object], *, every: int
+) -> Iterator[dict[str, Any]]:
+    """The same documents, calling `step(n)` after each `n` of them."""
+    count = 0
+    for document in documents:
+        yield document
+        count += 1
+        if count == every:
+            step(count)
+            count = 0
+    if count:
+        step(count)

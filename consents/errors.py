@@ -9,6 +9,16 @@ class ConsentError(Exception):
         self.message = message
         self.fields = fields or {}
 
+    def sentence(self) -> str:
+        """One line for a person at a terminal: what was refused, and why."""
+        if not self.fields:
+            return f"{self.message[:1].upper()}{self.message[1:]}."
+        why = "; ".join(
+            f"{name}: {', '.join(str(p).rstrip('.') for p in problems)}"
+            for name, problems in self.fields.items()
+        )
+        return f"{self.message[:1].upper()}{self.message[1:]} ({why})."
+
 
 class ConsentImmutableError(ConsentError):
     code = "consent_immutable"

@@ -1,4 +1,4 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, no_translations
 
 from audit.checkpoints import ChainBrokenError, create_checkpoint
 from audit.services import seal_pending_events
@@ -7,6 +7,7 @@ from audit.services import seal_pending_events
 class Command(BaseCommand):
     help = "Seal staged events and sign a checkpoint of the chain's head now."
 
+    @no_translations  # operators read one language: messages as written
     def handle(self, *args, **options):
         seal_pending_events()
         try:

@@ -3,7 +3,12 @@
 import json
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import (
+    BaseCommand,
+    CommandError,
+    CommandParser,
+    no_translations,
+)
 
 from audit.actors import Actor
 from audit.staff import enrol_staff_otp
@@ -18,6 +23,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--username", required=True)
 
+    @no_translations  # operators read one language: messages as written
     def handle(self, *args, username: str, **options) -> None:
         user = get_user_model().objects.filter(username=username).first()
         if user is None or not user.is_staff:

@@ -2,12 +2,13 @@ import getpass
 import json
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, no_translations
 
 from audit.actors import Actor
 from audit.export import start_export, stream_export
 from audit.export_format import FORMATS
 from audit.forms import ExportForm
+from cmp_common.terminal import progress
 
 
 class Command(BaseCommand):
@@ -27,12 +28,19 @@ class Command(BaseCommand):
         for name in ("subject", "recipient", "purpose", "action"):
             parser.add_argument(f"--{name}", default="")
 
+    @no_translations  # operators read one language: messages as written
     def handle(self, *args, **options):
         form = ExportForm(
             {name: options[name] or "" for name in ExportForm.base_fields}
         )
         if not form.is_valid():
-            raise CommandError(json.dumps(form.errors.get_json_data()))
+            problems = "; ".join(
+                f"--{name}: {' '.join(map(str, messages))}"
+                if name != "__all__"
+                else " ".join(map(str, messages))
+                for name, messages in form.errors.items()
+            )
+            raise CommandError(f"Nothing exported: {problems}")
         output: Path = options["output"]
         manifest_path = options["manifest"] or output.with_name(
             output.name + ".manifest.json"
@@ -42,9 +50,10 @@ class Command(BaseCommand):
             fmt=form.cleaned_data["format"],
             actor=Actor("staff", f"cli:{getpass.getuser()}"),
         )
-        with output.open("wb") as file:
+        with output.open("wb") as file, progress(None, "exporting", unit="B") as step:
             for chunk in stream_export(export):
                 file.write(chunk)
+                step(len(chunk))
         manifest_path.write_text(
             json.dumps(export.manifest, indent=2, ensure_ascii=False) + "\n",
             encoding="utf-8",

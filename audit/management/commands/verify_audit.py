@@ -1,10 +1,11 @@
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, no_translations
 
 from audit.models import PendingEvent
-from audit.selectors import verified_through
+from audit.selectors import chain_head, verified_through
 from audit.verification import verify_chain
+from cmp_common.terminal import progress
 
 
 class Command(BaseCommand):
@@ -22,8 +23,12 @@ class Command(BaseCommand):
             "verification reached (as the hourly task does)",
         )
 
+    @no_translations  # operators read one language: messages as written
     def handle(self, *args, **options):
-        result = verify_chain(since=verified_through() if options["incremental"] else 0)
+        since = verified_through() if options["incremental"] else 0
+        total = max(0, chain_head()[0] - since)
+        with progress(total, "verifying", quiet=options["json"]) as step:
+            result = verify_chain(since=since, on_progress=step)
         if options["json"]:
             self.stdout.write(json.dumps(result.as_dict()))
         if not result.ok:

@@ -1,6 +1,6 @@
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, no_translations
 from django.db import transaction
 
 from audit.actors import Actor
@@ -23,6 +23,7 @@ class Command(BaseCommand):
             help="where the organization receives revocation and expiry notices",
         )
 
+    @no_translations  # operators read one language: messages as written
     def handle(self, *args, code: str, name: str, webhook_url: str | None, **options):
         actor = Actor("staff", "create_organization")
         try:
@@ -41,5 +42,5 @@ class Command(BaseCommand):
                     output["webhook_endpoint_id"] = str(endpoint.id)
                     output["webhook_secret"] = secret
         except ConsentError as exc:
-            raise CommandError(f"{exc.message}: {exc.fields}") from exc
+            raise CommandError(exc.sentence()) from exc
         self.stdout.write(json.dumps(output))

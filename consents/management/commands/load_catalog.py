@@ -1,7 +1,7 @@
 import json
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, no_translations
 
 from audit.actors import Actor
 from consents.errors import ConsentError
@@ -16,6 +16,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("file", nargs="?", default=str(DEMO_CATALOG))
 
+    @no_translations  # operators read one language: messages as written
     def handle(self, *args, file: str, **options):
         try:
             catalog = json.loads(Path(file).read_text(encoding="utf-8"))

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
-from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import (
+    BaseCommand,
+    CommandError,
+    CommandParser,
+    no_translations,
+)
 from django.utils import timezone
-from tqdm import tqdm
 
 from audit.actors import Actor
+from cmp_common.terminal import progress
 from consents import services
 from consents.errors import ConsentError
 from consents.models import Consent, MassChange
@@ -52,6 +54,7 @@ class Command(BaseCommand):
         commands.add_parser("resume", help="go on with every unfinished job")
         commands.add_parser("list", help="jobs, newest first, with their progress")
 
+    @no_translations  # operators read one language: messages as written
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         self.options = options
         try:
@@ -82,7 +85,7 @@ class Command(BaseCommand):
                 else:
                     self._run(job.pk)
         except ConsentError as exc:
-            raise CommandError(exc.message) from exc
+            raise CommandError(exc.sentence()) from exc
 
     def _start(self, action: str, code: str, reason: str) -> MassChange | None:
         if action == "revoke-recipient":
@@ -121,20 +124,7 @@ class Command(BaseCommand):
                 f"{job.changed}/{job.total} {job.status}"
             )
 
-    @contextmanager
     def _progress(self, total: int, label: str, initial: int = 0):
-        """A callback that advances a bar on stderr by each batch's count."""
-        bar = tqdm(
-            total=total,
-            initial=initial,
-            desc=label,
-            unit="consent",
-            file=sys.stderr,
-            disable=self.options["quiet"],
-            dynamic_ncols=True,
+        return progress(
+            total, label, unit="consent", initial=initial, quiet=self.options["quiet"]
         )
-        step: Callable[[int], Any] = bar.update
-        try:
-            yield step
-        finally:
-            bar.close()

@@ -1,7 +1,7 @@
 import json
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, no_translations
 
 from consents.demo import seed_demo
 
@@ -9,6 +9,7 @@ from consents.demo import seed_demo
 class Command(BaseCommand):
     help = "Create demo people, organizations and consents (idempotent)."
 
+    @no_translations  # operators read one language: messages as written
     def handle(self, *args, **options):
         call_command("load_catalog", stdout=self.stderr)
         result = seed_demo()
