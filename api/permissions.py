@@ -23,11 +23,14 @@ PERSON_SCOPED = [IsPerson, TokenHasScope]
 
 
 class IsAuditOfficer(BasePermission):
-    """A staff member, signed in to the site or by a token with `audit:read`."""
+    """A staff member: signed in to the site with their second factor, or by a
+    token with the view's scope (`audit:read` unless it names another)."""
 
     def has_permission(self, request, view) -> bool:
         user = request.user
         if not (getattr(user, "is_staff", False) and user.is_active):
             return False
         token = request.auth
-        return token is None or token.allow_scopes(["audit:read"])
+        if token is None:  # a session: as on the officers' pages
+            return bool(getattr(user, "is_verified", lambda: False)())
+        return token.allow_scopes(getattr(view, "required_scopes", ["audit:read"]))

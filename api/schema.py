@@ -111,7 +111,8 @@ def add_error_responses(result, generator, request, public):
 
 
 class OfficerAuthenticationScheme(OrganizationAuthenticationScheme):
-    """Staff members' tokens: a client they own, with `audit:read`."""
+    """Staff members' tokens: a client they own, with `audit:read` (and
+    `organizations:manage` to suspend and reactivate organizations)."""
 
     target_class = "api.authentication.OfficerTokenAuthentication"
     name = "officerOAuth2"
@@ -119,5 +120,8 @@ class OfficerAuthenticationScheme(OrganizationAuthenticationScheme):
     def get_security_definition(self, auto_schema):
         definition = super().get_security_definition(auto_schema)
         flow = definition["flows"]["clientCredentials"]
-        flow["scopes"] = {"audit:read": flow["scopes"]["audit:read"]}
+        flow["scopes"] = {
+            name: flow["scopes"][name]
+            for name in ("audit:read", "organizations:manage")
+        }
         return definition

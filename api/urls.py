@@ -88,6 +88,16 @@ urlpatterns = [
     path("me/activity/", me.PersonActivityView.as_view(), name="me-activity"),
     path("audit/export/", officers.AuditExportView.as_view(), name="audit-export"),
     path(
+        "officers/organizations/<str:code>/suspend/",
+        officers.OrganizationSuspendView.as_view(),
+        name="organization-suspend",
+    ),
+    path(
+        "officers/organizations/<str:code>/reactivate/",
+        officers.OrganizationReactivateView.as_view(),
+        name="organization-reactivate",
+    ),
+    path(
         "audit/exports/<uuid:export_id>/manifest/",
         officers.AuditManifestView.as_view(),
         name="audit-manifest",

@@ -306,6 +306,7 @@ OAUTH2_PROVIDER = {
         "transfers:write": "Record transfers of personal data",
         "webhooks:manage": "Manage webhook endpoints",
         "audit:read": "Read and export the audit trail",
+        "organizations:manage": "Suspend and reactivate organizations (staff)",
         "me:read": "Read the signed-in person's consents and activity",
         "me:write": "Revoke the signed-in person's consents",
     },

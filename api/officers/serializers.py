@@ -52,3 +52,13 @@ class AuditCheckpointOutputSerializer(serializers.Serializer):
     signed_at = serializers.DateTimeField()
     key_id = serializers.CharField()
     jws = serializers.CharField(help_text="compact JWS; verify with the JWKS")
+
+
+class OrganizationStatusOutputSerializer(serializers.Serializer):
+    """An organization's status after a suspension or a reactivation, and the
+    job that pauses or resumes its consents in the background."""
+
+    code = serializers.CharField()
+    status = serializers.ChoiceField(choices=["active", "suspended"])
+    mass_change_id = serializers.UUIDField(allow_null=True)
+    consents_to_change = serializers.IntegerField()

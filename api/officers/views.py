@@ -8,6 +8,7 @@ from uuid import UUID
 
 from django.http import Http404, StreamingHttpResponse
 from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.authentication import SessionAuthentication
@@ -19,12 +20,15 @@ from rest_framework.views import APIView
 from api.authentication import OfficerTokenAuthentication
 from api.officers import serializers as s
 from api.permissions import IsAuditOfficer
+from api.serializers import ReasonInputSerializer
 from audit.actors import staff_actor
 from audit.export import export_manifest, start_export
 from audit.http import export_response
 from audit.models import Checkpoint
 from audit.selectors import latest_verification
 from audit.services import verify_audit_log
+from consents.models import MassChange
+from consents.services import set_organization_status
 
 
 class ExportFormatNegotiation(DefaultContentNegotiation):
@@ -101,3 +105,43 @@ class AuditLatestCheckpointView(AuditView):
         if checkpoint is None:
             raise Http404
         return Response(s.AuditCheckpointOutputSerializer(checkpoint).data)
+
+
+class OrganizationStatusView(AuditView):
+    """Suspend or reactivate an organization: its checks deny (or answer again)
+    from the commit, and its consents pause (or resume) in batches."""
+
+    required_scopes = ["organizations:manage"]
+    target_status = ""
+
+    @extend_schema(
+        request=ReasonInputSerializer, responses=s.OrganizationStatusOutputSerializer
+    )
+    def post(self, request: Request, code: str) -> Response:
+        data = ReasonInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        before = timezone.now()
+        organization = set_organization_status(
+            code=code,
+            status=self.target_status,
+            actor=staff_actor(request.user),
+            reason=data.validated_data["reason"],
+        )
+        job = MassChange.objects.filter(
+            organization=organization, created_at__gte=before
+        ).first()
+        body = {
+            "code": organization.code,
+            "status": organization.status,
+            "mass_change_id": job.pk if job else None,
+            "consents_to_change": job.total if job else 0,
+        }
+        return Response(s.OrganizationStatusOutputSerializer(body).data)
+
+
+class OrganizationSuspendView(OrganizationStatusView):
+    target_status = "suspended"
+
+
+class OrganizationReactivateView(OrganizationStatusView):
+    target_status = "active"

@@ -10,9 +10,12 @@ from audit.export import EXPORTED
 from audit.models import AuditEvent
 from audit.signing import jwks
 from audit.verify_export import verify_export
+from consents import services
+from consents.models import Consent
 from consents.services import register_officer_client
 from tests.api.conftest import OrgClient
-from tests.factories import TESTER, bulk_chain
+from tests.conftest import verify_second_factor
+from tests.factories import TESTER, bulk_chain, make_consent, make_subject
 
 
 def _token(client_id: str, secret: str, scope: str) -> str:
@@ -67,6 +70,9 @@ def test_an_officer_exports_and_the_export_verifies_offline(officer_api, log, tm
 def test_a_staff_session_may_export_but_not_a_person(officer, log):
     client = APIClient()
     client.force_login(officer)
+    # A password alone is not enough, as on the officers' pages.
+    assert client.get("/api/v1/audit/verifications/latest/").status_code == 403
+    verify_second_factor(client, officer)
     response = client.get("/api/v1/audit/export/", {"format": "csv", "action": "x"})
     assert response.status_code == 200
     assert b"".join(response.streaming_content).startswith(b"v,sequence,")
@@ -132,3 +138,46 @@ def test_officer_clients_are_only_for_staff(db):
     person = get_user_model().objects.create_user("sora")
     with pytest.raises(Exception, match="not a staff member"):
         register_officer_client(user=person, actor=TESTER)
+
+
+def test_an_officer_suspends_and_reactivates_an_organization(officer, catalog):
+    organization = OrgClient("moneylog", "머니로그")
+    consent = make_consent(subject=make_subject(), recipient=organization.organization)
+    issued = register_officer_client(user=officer, actor=TESTER)
+    client = APIClient()
+    token = _token(issued.client_id, issued.client_secret, "organizations:manage")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    suspended = client.post(
+        "/api/v1/officers/organizations/moneylog/suspend/",
+        {"reason": "inspection"},
+        format="json",
+    )
+    assert suspended.status_code == 200, suspended.content
+    body = suspended.json()
+    assert (body["status"], body["consents_to_change"]) == ("suspended", 1)
+    services.run_mass_change(body["mass_change_id"])
+    assert Consent.objects.get(pk=consent.pk).status == "paused"
+    event = AuditEvent.objects.get(action="organization.suspended")
+    assert event.actor == "staff:officer"
+    assert event.payload["reason"] == "inspection"
+
+    back = client.post("/api/v1/officers/organizations/moneylog/reactivate/")
+    assert back.json()["status"] == "active"
+    services.run_mass_change(back.json()["mass_change_id"])
+    assert Consent.objects.get(pk=consent.pk).status == "active"
+    missing = client.post("/api/v1/officers/organizations/nobody/suspend/")
+    assert missing.status_code == 404
+
+
+def test_suspending_needs_the_scope_and_a_staff_member(officer, catalog):
+    organization = OrgClient("moneylog", "머니로그")
+    path = "/api/v1/officers/organizations/moneylog/suspend/"
+    reader = APIClient()
+    issued = register_officer_client(user=officer, actor=TESTER)
+    token = _token(issued.client_id, issued.client_secret, "audit:read")
+    reader.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert reader.post(path).status_code == 403
+    assert organization.api("organizations:manage").post(path).status_code == 403
+    organization.organization.refresh_from_db()
+    assert organization.organization.status == "active"
