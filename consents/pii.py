@@ -69,6 +69,22 @@ def _unwrap(wrapped: WrappedKey, aad: bytes) -> bytes:
     return AESGCM(kek).decrypt(blob[:_NONCE_BYTES], blob[_NONCE_BYTES:], aad)
 
 
+def current_key_id() -> str:
+    """The key-encryption key that wraps from now on (the first listed)."""
+    return _active_kek()[0]
+
+
+def rewrap_data_key(subject_id: UUID, wrapped: WrappedKey) -> WrappedKey:
+    """The same data key, wrapped under the current key-encryption key."""
+    return _wrap(_unwrap(wrapped, subject_id.bytes), subject_id.bytes)
+
+
+def rewrap_secret(owner_id: UUID, wrapped: WrappedKey) -> WrappedKey:
+    """The same secret, wrapped under the current key-encryption key."""
+    aad = owner_id.bytes + b"secret"
+    return _wrap(_unwrap(wrapped, aad), aad)
+
+
 def new_data_key(subject_id: UUID) -> tuple[bytes, WrappedKey]:
     """A fresh data key for one subject, and its wrapped form for storage."""
     data_key = AESGCM.generate_key(bit_length=256)

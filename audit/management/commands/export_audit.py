@@ -8,7 +8,7 @@ from audit.actors import Actor
 from audit.export import start_export, stream_export
 from audit.export_format import FORMATS
 from audit.forms import ExportForm
-from cmp_common.terminal import progress
+from cmp_common.commands.progress import progress
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError, no_translatio
 from audit.models import PendingEvent
 from audit.selectors import chain_head, verified_through
 from audit.verification import verify_chain
-from cmp_common.terminal import progress
+from cmp_common.commands.progress import progress
 
 
 class Command(BaseCommand):

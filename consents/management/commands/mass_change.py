@@ -14,7 +14,7 @@ from django.core.management.base import (
 from django.utils import timezone
 
 from audit.actors import Actor
-from cmp_common.terminal import progress
+from cmp_common.commands.progress import progress
 from consents import services
 from consents.errors import ConsentError
 from consents.models import Consent, MassChange

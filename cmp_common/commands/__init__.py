@@ -1,0 +1,1 @@
+"""Helpers for management commands (not part of the SDK's distribution)."""
