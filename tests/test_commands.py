@@ -316,3 +316,30 @@ def test_verify_audit_reports_an_intact_chain_after_seed_demo(db, var_dir):
 def test_no_model_change_lacks_a_migration(db):
     output = _run("makemigrations", "--check", "--dry-run")
     assert "No changes detected" in output
+
+
+def test_rotating_a_client_secret_retires_the_old_one_and_its_tokens(catalog):
+    from tests.api.conftest import OrgClient
+
+    org = OrgClient("moneylog", "머니로그")
+    old_token_api = org.api()
+    assert old_token_api.get("/api/v1/consents/").status_code == 200
+    out = StringIO()
+    call_command("rotate_client_secret", "--code", "moneylog", stdout=out)
+    issued = json.loads(out.getvalue())
+    assert issued["client_id"] == org.issued.client_id
+    assert issued["client_secret"] != org.issued.client_secret
+
+    assert old_token_api.get("/api/v1/consents/").status_code == 401
+    assert (
+        org.oauth("/o/token/", {"grant_type": "client_credentials"}).status_code == 401
+    )
+    org.issued = type(org.issued)(
+        org.organization, issued["client_id"], issued["client_secret"]
+    )
+    assert org.api().get("/api/v1/consents/").status_code == 200
+    event = AuditEvent.objects.get(action="organization.client_secret_rotated")
+    assert event.payload["tokens_revoked"] == 1
+    assert issued["client_secret"] not in str(event.payload)
+    with pytest.raises(CommandError, match=r"^Organization not found\.$"):
+        call_command("rotate_client_secret", "--code", "nobody")

@@ -8,7 +8,7 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from oauth2_provider.generators import generate_client_secret
-from oauth2_provider.models import get_application_model
+from oauth2_provider.models import AccessToken, get_application_model
 
 from audit.actors import Actor
 from audit.services import record_event
@@ -114,6 +114,36 @@ def set_organization_status(
         cancel_mass_changes(organization=organization, kind=undone)
         start_mass_change(kind, actor=actor, organization=organization, reason=reason)
     return organization
+
+
+def rotate_client_secret(*, code: str, actor: Actor) -> IssuedClient:
+    """A new secret for the organization's OAuth client, shown only now; the old
+    one stops working at once and every token issued under it is revoked (a
+    rotation usually follows a leak)."""
+    with transaction.atomic():
+        link = (
+            OrganizationClient.objects.select_related("organization", "application")
+            .select_for_update(of=("self",))
+            .filter(organization__code=code)
+            .first()
+        )
+        if link is None:
+            raise NotFoundError("organization not found")
+        application = link.application
+        secret = generate_client_secret()
+        application.client_secret = secret  # hashed when saved
+        application.save(update_fields=["client_secret"])
+        revoked, _ = AccessToken.objects.filter(application=application).delete()
+        record_event(
+            action="organization.client_secret_rotated",
+            actor=actor,
+            payload={
+                "organization": code,
+                "client_id": application.client_id,
+                "tokens_revoked": revoked,
+            },
+        )
+    return IssuedClient(link.organization, application.client_id, secret)
 
 
 def register_officer_client(*, user: AbstractUser, actor: Actor) -> OfficerClient:
