@@ -1,16 +1,26 @@
-"""Two nodes may each run beat: only one sends the schedule, so each periodic
-task runs once per period, and when that beat dies the other takes over."""
+"""Two nodes, each with a web server, a worker and a beat: only one beat sends
+the schedule, so each periodic task runs once per period, and when that beat
+dies the other takes over."""
 
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from audit.models import AuditEvent
 from tests.processes import own_redis, stop_process_group, wait_until
-from tests.workers import ROOT, celery_worker, requires_worker, use_broker, worker_env
+from tests.workers import (
+    ROOT,
+    celery_worker,
+    requires_worker,
+    start_gunicorn,
+    use_broker,
+    worker_env,
+)
 
 PERIOD = 1.0  # seconds between hourly-in-production verifications, here
 
@@ -36,6 +46,17 @@ def _beat(env: dict[str, str], folder: str, name: str) -> subprocess.Popen:
     )
 
 
+@contextmanager
+def running_web(env: dict[str, str]) -> Iterator[None]:
+    """Two gunicorn servers, as on two nodes; they run no periodic work."""
+    servers = [start_gunicorn(env, workers=1)[0] for _ in range(2)]
+    try:
+        yield
+    finally:
+        for server in servers:
+            stop_process_group(server)
+
+
 def _verifications() -> int:
     return AuditEvent.objects.filter(action="audit.verified").count()
 
@@ -59,7 +80,11 @@ def test_two_beats_send_each_period_once_and_the_second_takes_over(committed_db)
             REDIS_URL=redis.url,
             CMP_VERIFY_INTERVAL_SECONDS=str(PERIOD),
         )
-        with celery_worker(env, beat=False, threads=4):
+        with (
+            celery_worker(env, beat=False, threads=2, name="worker-a"),
+            celery_worker(env, beat=False, threads=2, name="worker-b"),
+            running_web(env),
+        ):
             # The first beat starts alone, so it is the one holding the lock.
             first = _beat(env, folder, "a")
             second = None
