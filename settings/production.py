@@ -24,7 +24,8 @@ _missing = [name for name in REQUIRED if not os.environ.get(name, "").strip()]
 if _missing:
     raise ImproperlyConfigured(
         f"Production settings need {', '.join(_missing)} in the environment "
-        "(settings.production; for a local trial use `make run`)."
+        "(settings.production; on a development machine use `make run`, or set "
+        "DJANGO_SETTINGS_MODULE=settings.dev)."
     )
 if os.environ.get("DEBUG", "").lower() in ("1", "true", "yes", "on"):
     raise ImproperlyConfigured("Production settings refuse DEBUG=true.")
