@@ -8,7 +8,6 @@ from uuid import UUID
 
 from django.http import Http404, StreamingHttpResponse
 from django.urls import reverse
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.authentication import SessionAuthentication
@@ -27,8 +26,7 @@ from audit.http import export_response
 from audit.models import Checkpoint
 from audit.selectors import latest_verification
 from audit.services import verify_audit_log
-from consents.models import MassChange
-from consents.services import set_organization_status
+from consents.services.organizations import change_organization_status
 
 
 class ExportFormatNegotiation(DefaultContentNegotiation):
@@ -120,19 +118,16 @@ class OrganizationStatusView(AuditView):
     def post(self, request: Request, code: str) -> Response:
         data = ReasonInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        before = timezone.now()
-        organization = set_organization_status(
+        change = change_organization_status(
             code=code,
             status=self.target_status,
             actor=staff_actor(request.user),
             reason=data.validated_data["reason"],
         )
-        job = MassChange.objects.filter(
-            organization=organization, created_at__gte=before
-        ).first()
+        job = change.job
         body = {
-            "code": organization.code,
-            "status": organization.status,
+            "code": change.organization.code,
+            "status": change.organization.status,
             "mass_change_id": job.pk if job else None,
             "consents_to_change": job.total if job else 0,
         }

@@ -79,10 +79,28 @@ def register_organization(*, code: str, name: str, actor: Actor) -> IssuedClient
     return IssuedClient(organization, application.client_id, secret)
 
 
+@dataclass(frozen=True)
+class StatusChange:
+    """An organization after a change of status, and the job that pauses or
+    resumes its consents (None when the status was already so)."""
+
+    organization: Organization
+    job: MassChange | None
+
+
 def set_organization_status(
     *, code: str, status: str, actor: Actor, reason: str = ""
 ) -> Organization:
     """Suspend or reactivate an organization; a suspended one's checks all deny."""
+    return change_organization_status(
+        code=code, status=status, actor=actor, reason=reason
+    ).organization
+
+
+def change_organization_status(
+    *, code: str, status: str, actor: Actor, reason: str = ""
+) -> StatusChange:
+    """`set_organization_status`, naming the mass change it started."""
     if status not in Organization.Status.values:
         raise ValidationError("bad status", fields={"status": ["active or suspended"]})
     with transaction.atomic():
@@ -92,7 +110,7 @@ def set_organization_status(
         if organization is None:
             raise NotFoundError("organization not found")
         if organization.status == status:
-            return organization
+            return StatusChange(organization, None)
         organization.status = status
         organization.save(update_fields=["status"])
         suspended = status == Organization.Status.SUSPENDED
@@ -112,8 +130,10 @@ def set_organization_status(
             else (Kind.PAUSE_RECIPIENT, Kind.RESUME_RECIPIENT)
         )
         cancel_mass_changes(organization=organization, kind=undone)
-        start_mass_change(kind, actor=actor, organization=organization, reason=reason)
-    return organization
+        job = start_mass_change(
+            kind, actor=actor, organization=organization, reason=reason
+        )
+    return StatusChange(organization, job)
 
 
 def rotate_client_secret(*, code: str, actor: Actor) -> IssuedClient:

@@ -19,6 +19,7 @@ from consents import services
 from consents.errors import ConsentError
 from consents.models import Consent, MassChange
 from consents.services.mass import BATCH_SIZE
+from consents.services.organizations import change_organization_status
 
 ACTOR = Actor("staff", "mass_change")
 
@@ -95,14 +96,9 @@ class Command(BaseCommand):
         if action == "retire-purpose":
             return services.retire_purpose(code=code, actor=ACTOR, reason=reason)
         status = "suspended" if action == "suspend" else "active"
-        before = timezone.now()
-        organization = services.set_organization_status(
+        return change_organization_status(
             code=code, status=status, actor=ACTOR, reason=reason
-        )
-        # The job the change of status started, if it changed anything.
-        return MassChange.objects.filter(
-            organization=organization, created_at__gte=before
-        ).first()
+        ).job
 
     def _run(self, job_id: UUID) -> None:
         job = MassChange.objects.filter(pk=job_id).first()
