@@ -289,14 +289,19 @@ class TrailHealth:
     last_verification: dict[str, Any] | None
 
 
-def trail_health() -> TrailHealth:
+def oldest_staged_at() -> datetime | None:
+    """When the oldest event still waiting to be sealed happened."""
     oldest = PendingEvent.objects.order_by("id").values_list("occurred_at", flat=True)
+    return oldest.first()
+
+
+def trail_health() -> TrailHealth:
     checkpoint = Checkpoint.objects.order_by("-size").values_list(
         "signed_at", flat=True
     )
     return TrailHealth(
         staged=PendingEvent.objects.count(),
-        oldest_staged_at=oldest.first(),
+        oldest_staged_at=oldest_staged_at(),
         last_checkpoint_at=checkpoint.first(),
         last_verification=latest_verification(),
     )
