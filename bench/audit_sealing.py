@@ -28,17 +28,13 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import sys
-import tempfile
 import time
 import uuid
-from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file
 from bench import harness
-from bench.scratch import scratch_database
 
 TARGET_RATE = 50_000
 TARGET_RATIO = 0.2
@@ -148,15 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(size) for size in args.sizes.split(",")]
     print(harness.machine_line())
     results = []
-    with ExitStack() as stack:
-        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        server_url, server = stack.enter_context(harness.database_server(args, workdir))
-        url = stack.enter_context(
-            scratch_database(server_url, f"cmp_bench_seal_{os.getpid()}")
-        )
-        harness.setup_django("settings.dev", DEBUG="false", DATABASE_URL=url)
-        harness.migrate()
-        print(f"server: {server}, {harness.postgres_settings(url)}")
+    with harness.django_on_scratch_database(args, "cmp_bench_seal"):
         for count in sizes:
             rate, plain = measure_sealing(count)
             results.append((count, rate, plain))
@@ -166,7 +154,6 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
         full_s, full_n, inc_s, inc_n = measure_verification(args.appended)
-        harness.close_django_connections()
     print(
         f"verification: full {full_n:,} events in {full_s:.2f} s "
         f"({full_n / full_s:,.0f}/s); incremental (hourly) {inc_n:,} events in "

@@ -126,6 +126,32 @@ def migrate(catalog_to: TextIO | None = None) -> None:
         call_command("load_catalog", verbosity=0, stdout=catalog_to)
 
 
+@contextmanager
+def django_on_scratch_database(
+    args: argparse.Namespace, name: str, *, catalog: bool = False
+) -> Iterator[str]:
+    """Django in this process (`settings.dev`, DEBUG off) on a migrated scratch
+    database `name` of the server `args` chooses (`database_server`); yields its
+    URL, and closes the connections and drops everything afterwards."""
+    import io
+    import tempfile
+
+    from bench.scratch import scratch_database
+
+    with (
+        tempfile.TemporaryDirectory() as workdir,
+        database_server(args, Path(workdir)) as (server_url, server),
+        scratch_database(server_url, f"{name}_{os.getpid()}") as url,
+    ):
+        setup_django("settings.dev", DEBUG="false", DATABASE_URL=url)
+        migrate(catalog_to=io.StringIO() if catalog else None)
+        print(f"server: {server}, {postgres_settings(url)}")
+        try:
+            yield url
+        finally:
+            close_django_connections()
+
+
 def close_django_connections() -> None:
     """Close Django's connections, if it was set up."""
     from django.conf import settings

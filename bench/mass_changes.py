@@ -30,19 +30,14 @@ By default it runs on a PostgreSQL server of its own (`bench/own_postgres.py`).
 from __future__ import annotations
 
 import argparse
-import io
-import os
 import statistics
 import sys
-import tempfile
 import time
-from contextlib import ExitStack
 from datetime import datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file
 from bench import harness
-from bench.scratch import scratch_database
 
 TARGET_RATE = 5_000
 RECIPIENT, HOLDER = "moneylog", "hanbit-bank"
@@ -197,15 +192,7 @@ def in_batches(
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     print(harness.machine_line())
-    with ExitStack() as stack:
-        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        server_url, server = stack.enter_context(harness.database_server(args, workdir))
-        url = stack.enter_context(
-            scratch_database(server_url, f"cmp_bench_mass_{os.getpid()}")
-        )
-        harness.setup_django("settings.dev", DEBUG="false", DATABASE_URL=url)
-        harness.migrate(catalog_to=io.StringIO())
-        print(f"server: {server}, {harness.postgres_settings(url)}")
+    with harness.django_on_scratch_database(args, "cmp_bench_mass", catalog=True):
         from django.conf import settings
         from django.utils import timezone
 
@@ -254,7 +241,6 @@ def main(argv: list[str] | None = None) -> int:
                 f"{'verifies' if verified.ok else 'FAILS: ' + str(verified.problem)})",
                 flush=True,
             )
-        harness.close_django_connections()
     rate, base_rate = statistics.median(batched), statistics.median(single)
     print(
         f"median of {args.rounds}: batched {rate:,.0f} changes/s, one at a time "
